@@ -1,0 +1,280 @@
+"""Request (and response) validation against the contract's OpenAPI 3.0 schemas.
+
+Schemas are compiled once into small closures (memoised per component), so validating a
+request costs a walk over the body only. Errors name the offending field by its path in
+the body and say what was expected, in the request's language.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from .index import Contract, ref_name
+
+INT32 = (-(2 ** 31), 2 ** 31 - 1)
+INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+Check = Callable[[Any, str], None]
+
+MESSAGES = {
+    "en-US": {
+        "type": "{path}: expected {expected}, got {got}",
+        "required": "{path}: required field '{key}' is missing",
+        "unknown": "{path}: unknown field '{key}' (not in {schema})",
+        "enum": "{path}: '{value}' is not one of {allowed}",
+        "null": "{path}: must not be null",
+        "range": "{path}: {value} is out of range for {fmt} ({lo} .. {hi})",
+        "min": "{path}: must be >= {limit}, got {value}",
+        "max": "{path}: must be <= {limit}, got {value}",
+        "minLength": "{path}: must be at least {limit} characters long",
+        "maxLength": "{path}: must be at most {limit} characters long",
+        "minItems": "{path}: must have at least {limit} items",
+        "maxItems": "{path}: must have at most {limit} items",
+    },
+    "zh-CN": {
+        "type": "{path}: 类型错误, 需要 {expected}, 实际为 {got}",
+        "required": "{path}: 缺少必填字段 '{key}'",
+        "unknown": "{path}: 未知字段 '{key}' (不属于 {schema})",
+        "enum": "{path}: '{value}' 不是合法值, 可选值为 {allowed}",
+        "null": "{path}: 不能为 null",
+        "range": "{path}: {value} 超出 {fmt} 的范围 ({lo} .. {hi})",
+        "min": "{path}: 必须 >= {limit}, 实际为 {value}",
+        "max": "{path}: 必须 <= {limit}, 实际为 {value}",
+        "minLength": "{path}: 长度至少为 {limit}",
+        "maxLength": "{path}: 长度至多为 {limit}",
+        "minItems": "{path}: 至少需要 {limit} 项",
+        "maxItems": "{path}: 至多 {limit} 项",
+    },
+}
+
+
+class ValidationError(Exception):
+    def __init__(self, kind: str, path: str, **params: Any):
+        self.kind = kind
+        self.path = path or "body"
+        self.params = params
+        super().__init__(self.message("en-US"))
+
+    def message(self, lang: str = "en-US") -> str:
+        table = MESSAGES.get(lang, MESSAGES["en-US"])
+        return table[self.kind].format(path=self.path, **self.params)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return f"string {value[:40]!r}"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def _is_numeric_string(value: Any, integer: bool) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        if integer:
+            int(value.strip())
+        else:
+            f = float(value.strip())
+            return math.isfinite(f)
+        return True
+    except ValueError:
+        return False
+
+
+class Validator:
+    """Compiles contract schemas into checks. One per contract; thread-safe once built."""
+
+    def __init__(self, contract: Contract, strict_additional: bool = True):
+        self.contract = contract
+        self.strict_additional = strict_additional
+        self._compiled: dict[tuple[str, bool], Check] = {}
+
+    def validate(self, schema: dict | None, value: Any, path: str = "") -> None:
+        if schema is None:
+            return
+        self.compile(schema, False)(value, path)
+
+    def compile(self, schema: dict, in_where: bool) -> Check:
+        name = ref_name(schema) if len(schema) == 1 else None
+        if name is not None and "$ref" in schema:
+            key = (name, in_where)
+            hit = self._compiled.get(key)
+            if hit is not None:
+                return hit
+            box: list[Check] = []
+            self._compiled[key] = lambda v, p: box[0](v, p)     # recursion guard
+            target = self.contract.schemas.get(name, {})
+            check = self._build(target, in_where or name.endswith("WhereInput"), name)
+            box.append(check)
+            self._compiled[key] = check
+            return check
+        return self._build(schema, in_where, None)
+
+    # ------------------------------------------------------------------ builders
+    def _build(self, schema: dict, in_where: bool, name: str | None) -> Check:
+        nullable = bool(schema.get("nullable"))
+        if "$ref" in schema:
+            inner = self.compile({"$ref": schema["$ref"]}, in_where)
+            return self._nullable(inner, nullable)
+        all_of = schema.get("allOf")
+        if all_of:
+            parts = [self.compile(p, in_where) for p in all_of]
+
+            def check_all(v, p, parts=parts):
+                for c in parts:
+                    c(v, p)
+            return self._nullable(check_all, nullable)
+        for combinator in ("oneOf", "anyOf"):
+            if schema.get(combinator):
+                options = [self.compile(p, in_where) for p in schema[combinator]]
+
+                def check_any(v, p, options=options):
+                    first_error = None
+                    for c in options:
+                        try:
+                            c(v, p)
+                            return
+                        except ValidationError as e:
+                            first_error = first_error or e
+                    raise first_error  # type: ignore[misc]
+                return self._nullable(check_any, nullable)
+        t = schema.get("type")
+        if t is None and "properties" in schema:
+            t = "object"
+        if t == "object":
+            check = self._object(schema, in_where, name)
+        elif t == "array":
+            check = self._array(schema, in_where)
+        elif t == "string":
+            check = self._string(schema)
+        elif t in ("integer", "number"):
+            check = self._number(schema, t == "integer", in_where)
+        elif t == "boolean":
+            def check(v, p):
+                if not isinstance(v, bool):
+                    raise ValidationError("type", p, expected="boolean", got=_type_name(v))
+        elif "enum" in schema:
+            check = self._string(schema)
+        else:
+            def check(v, p):
+                return None
+            return check            # {} accepts anything, null included
+        return self._nullable(check, nullable)
+
+    @staticmethod
+    def _nullable(check: Check, nullable: bool) -> Check:
+        if nullable:
+            def wrapped(v, p):
+                if v is not None:
+                    check(v, p)
+            return wrapped
+
+        def strict(v, p):
+            if v is None:
+                raise ValidationError("null", p)
+            check(v, p)
+        return strict
+
+    def _object(self, schema: dict, in_where: bool, name: str | None) -> Check:
+        props = schema.get("properties", {}) or {}
+        required = tuple(schema.get("required", ()) or ())
+        closed = schema.get("additionalProperties") is False and self.strict_additional
+        label = name or "the schema"
+        compiled: dict[str, Check] = {}
+
+        def prop_check(key: str) -> Check:
+            c = compiled.get(key)
+            if c is None:
+                c = compiled[key] = self.compile(props[key], in_where)
+            return c
+
+        def check(v, p):
+            if not isinstance(v, dict):
+                raise ValidationError("type", p, expected="object", got=_type_name(v))
+            for key in required:
+                if key not in v:
+                    raise ValidationError("required", p, key=key)
+            for key, item in v.items():
+                if key in props:
+                    prop_check(key)(item, _join(p, key))
+                elif closed:
+                    raise ValidationError("unknown", p, key=key, schema=label)
+        return check
+
+    def _array(self, schema: dict, in_where: bool) -> Check:
+        items = schema.get("items")
+        item_check = self.compile(items, in_where) if isinstance(items, dict) else None
+        lo, hi = schema.get("minItems"), schema.get("maxItems")
+
+        def check(v, p):
+            if not isinstance(v, list):
+                raise ValidationError("type", p, expected="array", got=_type_name(v))
+            if lo is not None and len(v) < lo:
+                raise ValidationError("minItems", p, limit=lo)
+            if hi is not None and len(v) > hi:
+                raise ValidationError("maxItems", p, limit=hi)
+            if item_check is not None:
+                for i, item in enumerate(v):
+                    item_check(item, _join(p, i))
+        return check
+
+    def _string(self, schema: dict) -> Check:
+        enum = schema.get("enum")
+        allowed = frozenset(enum) if enum else None
+        shown = ", ".join(map(str, enum[:12])) + (", ..." if enum and len(enum) > 12 else "") if enum else ""
+        lo, hi = schema.get("minLength"), schema.get("maxLength")
+
+        def check(v, p):
+            if not isinstance(v, str):
+                raise ValidationError("type", p, expected="string", got=_type_name(v))
+            if allowed is not None and v not in allowed:
+                raise ValidationError("enum", p, value=v[:60], allowed=shown)
+            if lo is not None and len(v) < lo:
+                raise ValidationError("minLength", p, limit=lo)
+            if hi is not None and len(v) > hi:
+                raise ValidationError("maxLength", p, limit=hi)
+        return check
+
+    def _number(self, schema: dict, integer: bool, in_where: bool) -> Check:
+        fmt = schema.get("format") or ("int64" if integer else "double")
+        lo, hi = INT32 if fmt == "int32" else INT64 if integer else (None, None)
+        minimum, maximum = schema.get("minimum"), schema.get("maximum")
+        expected = f"integer ({fmt})" if integer else "number"
+
+        def check(v, p):
+            if in_where and _is_numeric_string(v, integer):
+                v = int(v.strip()) if integer else float(v.strip())
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValidationError("type", p, expected=expected, got=_type_name(v))
+            if integer:
+                if isinstance(v, float):
+                    if not v.is_integer():
+                        raise ValidationError("type", p, expected=expected, got=_type_name(v))
+                    v = int(v)
+                if not lo <= v <= hi:
+                    raise ValidationError("range", p, value=v, fmt=fmt, lo=lo, hi=hi)
+            elif not math.isfinite(v):
+                raise ValidationError("type", p, expected=expected, got=str(v))
+            if minimum is not None and v < minimum:
+                raise ValidationError("min", p, limit=minimum, value=v)
+            if maximum is not None and v > maximum:
+                raise ValidationError("max", p, limit=maximum, value=v)
+        return check

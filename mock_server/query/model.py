@@ -1,0 +1,110 @@
+"""What the query engine needs to know about a resource, and where it reads records from.
+
+The engine never sees Flask, the store or the OpenAPI document: the contract index
+turns each resource type into a :class:`ModelDesc`, and the store (or a test, or the
+query-vector tool) hands the engine a :class:`DataSource`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol
+
+# Scalar kinds the engine knows. They decide the operator set and the comparison rules.
+ID, STRING, INT, FLOAT, BOOLEAN, DATETIME, ENUM, JSON = (
+    "ID", "String", "Int", "Float", "Boolean", "DateTime", "Enum", "Json")
+SCALAR_KINDS = (ID, STRING, INT, FLOAT, BOOLEAN, DATETIME, ENUM, JSON)
+
+
+@dataclass(frozen=True)
+class FieldDesc:
+    name: str
+    kind: str                       # one of SCALAR_KINDS
+    nullable: bool = True
+    enum_values: tuple[str, ...] = ()
+    sortable: bool = True           # appears in <X>OrderByInput
+
+
+@dataclass(frozen=True)
+class RelationDesc:
+    name: str
+    target: str                     # model name of the related records
+    many: bool                      # to-many (`rel_some/_every/_none`) or to-one (`rel: {...}`)
+
+
+@dataclass
+class ModelDesc:
+    name: str
+    fields: dict[str, FieldDesc] = field(default_factory=dict)
+    relations: dict[str, RelationDesc] = field(default_factory=dict)
+    # where keys the contract's <X>WhereInput offers; None = derive from fields/relations
+    where_keys: frozenset[str] | None = None
+
+
+@dataclass
+class QuerySchema:
+    models: dict[str, ModelDesc]
+
+    def model(self, name: str) -> ModelDesc:
+        return self.models[name]
+
+
+class QueryError(Exception):
+    """An argument error the API answers with HTTP 400 (Prisma's message and code)."""
+
+    def __init__(self, message: str, code: int | str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+
+
+class DataSource(Protocol):
+    """Where the engine reads records. Rows are opaque to the engine except through these calls."""
+
+    def ids(self, model: str) -> Iterable[str]:
+        """Every id of the model, in ascending (string) order."""
+
+    def get(self, model: str, id: str) -> Any | None:
+        """The row with this id, or None."""
+
+    def value(self, model: str, row: Any, field: str) -> Any:
+        """A scalar field's value (None when null or absent)."""
+
+    def related(self, model: str, row: Any, relation: str) -> Any:
+        """To-one: the related id or None. To-many: a list of related ids."""
+
+    def lookup(self, model: str, field: str, value: Any) -> set[str] | None:
+        """Ids whose `field` equals `value` (scalar field or to-one relation id), from an index;
+        None when the field is not indexed (the engine then scans)."""
+
+    def referrers(self, model: str, relation: str, target_ids: set[str]) -> set[str] | None:
+        """Ids of `model` rows whose `relation` points at any of `target_ids`, from an index;
+        None when not indexed."""
+
+
+class DictSource:
+    """A DataSource over plain dicts: {model: [row, ...]}, relations held as ids (to-one) or
+    id lists (to-many). Used by tests and the query-vector tool."""
+
+    def __init__(self, tables: dict[str, list[dict]]):
+        self._tables = {m: {r["id"]: r for r in rows} for m, rows in tables.items()}
+        self._order = {m: sorted(t) for m, t in self._tables.items()}
+
+    def ids(self, model):
+        return self._order.get(model, [])
+
+    def get(self, model, id):
+        return self._tables.get(model, {}).get(id)
+
+    def value(self, model, row, field):
+        return row.get(field)
+
+    def related(self, model, row, relation):
+        return row.get(relation)
+
+    def lookup(self, model, field, value):
+        return None
+
+    def referrers(self, model, relation, target_ids):
+        return None
