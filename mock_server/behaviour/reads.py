@@ -1,0 +1,53 @@
+"""Standard reads: every `get-<plural>` and `get-<plural>-connection` of the contract,
+served from the store through the query engine."""
+
+from __future__ import annotations
+
+from ..contract.index import CONNECTION, LIST
+from ..errors import ApiError
+from ..query import QueryError
+from ..query import engine
+from ..store import StoreSource
+from . import Ctx, family
+
+
+def query_error(e: QueryError) -> ApiError:
+    return ApiError(400, e.message, code=e.code if e.code is not None else None)
+
+
+def find_rows(ctx: Ctx, model: str, args: dict | None) -> list[dict]:
+    """The rows a where/orderBy/pagination body selects (for reads and where-based mutations)."""
+    args = args or {}
+    schema = ctx.contract.query_schema
+    try:
+        engine.validate_args(schema, model, args)
+        return engine.find(schema, StoreSource(ctx.store), model, args)
+    except QueryError as e:
+        raise query_error(e) from e
+
+
+@family(LIST)
+def list_resources(ctx: Ctx, body: dict | None):
+    model = ctx.op.resource
+    store = ctx.store
+    with store.lock:
+        if ctx.world.tasks is not None:
+            ctx.world.tasks.settle()
+        rows = find_rows(ctx, model, body)
+        return [store.render(model, r) for r in rows]
+
+
+@family(CONNECTION)
+def count_resources(ctx: Ctx, body: dict | None):
+    model = ctx.op.resource
+    schema = ctx.contract.query_schema
+    store = ctx.store
+    with store.lock:
+        if ctx.world.tasks is not None:
+            ctx.world.tasks.settle()
+        try:
+            engine.validate_args(schema, model, body or {})
+            n = engine.count(schema, StoreSource(store), model, body or {})
+        except QueryError as e:
+            raise query_error(e) from e
+    return {"aggregate": {"count": n}}

@@ -1,0 +1,147 @@
+"""`cloudtower-mock`: serve the mock, export the contract it runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import time
+
+from .state import MockConfig
+
+
+def _contract_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spec", metavar="FILE",
+                   help="a CloudTower OpenAPI document to speak instead of the installed SDK's contract")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cloudtower-mock", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start the mock server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    _contract_args(serve)
+    serve.add_argument("--world", default="default", metavar="NAME|FILE",
+                       help="scenario to generate: default, large, xl, or a scenario file")
+    serve.add_argument("--seed", type=int, default=None, help="seed overriding the scenario's")
+    serve.add_argument("--task-speed", type=float, default=1.0,
+                       help="how fast tasks run (2 = twice as fast); 0 = instant")
+    serve.add_argument("--username", default="root")
+    serve.add_argument("--password", default="root")
+    serve.add_argument("--source", default="LOCAL")
+    serve.add_argument("--threads", type=int, default=16)
+    serve.add_argument("--admin-token", default=None, help="protect /_mock/ with this token")
+    serve.add_argument("--state-file", default=None, help="keep the world across restarts in this file")
+    serve.add_argument("--lenient", action="store_true",
+                       help="accept unknown keys in closed schemas (strict by default)")
+    serve.add_argument("-v", "--verbose", action="store_true")
+
+    contract = sub.add_parser("contract", help="the contract the server runs")
+    csub = contract.add_subparsers(dest="contract_command", required=True)
+    export = csub.add_parser("export", help="print the OpenAPI document")
+    _contract_args(export)
+    export.add_argument("-o", "--output", metavar="FILE")
+    info = csub.add_parser("info", help="summarise the contract")
+    _contract_args(info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    if args.command == "contract":
+        return contract_command(args)
+    return 2
+
+
+def _fail(message: str) -> int:
+    print(f"cloudtower-mock: error: {message}", file=sys.stderr)
+    return 2
+
+
+def contract_command(args) -> int:
+    from .contract.loader import ContractError, load_contract
+    try:
+        contract = load_contract(args.spec)
+    except ContractError as e:
+        return _fail(str(e))
+    if args.contract_command == "export":
+        text = json.dumps(contract.doc, indent=1, sort_keys=False)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+        else:
+            sys.stdout.write(text + "\n")
+        return 0
+    fams = contract.families()
+    print(f"CloudTower {contract.version} ({contract.source})")
+    print(f"{len(contract.operations)} operations: " + ", ".join(f"{k} {v}" for k, v in sorted(fams.items())))
+    print(f"{len(contract.resources)} resource types")
+    return 0
+
+
+def serve(args) -> int:
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from .contract.loader import ContractError, load_contract
+    from .world.scenario import ScenarioError, load_scenario
+
+    config = MockConfig(host=args.host, port=args.port, spec=args.spec, world=args.world, seed=args.seed,
+                        username=args.username, password=args.password, source=args.source,
+                        task_speed=args.task_speed, strict=not args.lenient, admin_token=args.admin_token,
+                        threads=args.threads, state_file=args.state_file)
+    t0 = time.perf_counter()
+    try:
+        contract = load_contract(config.spec)
+    except ContractError as e:
+        return _fail(str(e))
+    t1 = time.perf_counter()
+    try:
+        scenario = load_scenario(config.world)
+    except ScenarioError as e:
+        return _fail(f"bad scenario {config.world}: {e}")
+    from .app import create_app
+    from .world.generator import generate
+
+    store = generate(contract, scenario, seed=config.seed)
+    t2 = time.perf_counter()
+    app = create_app(config, contract=contract, world_factory=lambda: store)
+    state = app.config["MOCK_STATE"]
+    state.world()                      # build the default world now, not on the first request
+
+    from cheroot import wsgi
+    server = wsgi.Server((config.host, config.port), app, numthreads=config.threads,
+                         server_name="cloudtower-mock")
+    try:
+        server.prepare()
+    except OSError as e:
+        return _fail(f"cannot listen on {config.host}:{config.port}: {e.strerror or e}")
+    host, port = server.bind_addr[:2]
+    counts = sum(len(t.rows) for t in store.tables.values())
+    print(f"cloudtower-mock listening on http://{host}:{port}/v2/api", flush=True)
+    print(f"  API: CloudTower {contract.version} ({contract.source}); "
+          f"{len(contract.operations)} operations; contract at GET /v2/api/openapi.json", flush=True)
+    print(f"  world: {config.world} (seed {config.seed if config.seed is not None else scenario.seed}), "
+          f"{counts} records; contract {t1 - t0:.2f}s, world {t2 - t1:.2f}s", flush=True)
+    print(f"  login: POST /v2/api/login {{\"username\": \"{config.username}\", "
+          f"\"password\": \"{config.password}\", \"source\": \"{config.source}\"}}", flush=True)
+
+    def stop(*_):
+        server.stop()
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Server state: the contract, the auth realm, and one world per namespace."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .auth import Auth
+from .contract.index import Contract
+from .contract.validate import Validator
+from .store import Store
+
+
+@dataclass
+class MockConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    spec: str | None = None
+    world: str = "default"
+    seed: int | None = None
+    username: str = "root"
+    password: str = "root"
+    source: str = "LOCAL"
+    task_speed: float = 1.0          # >1 = faster; 0 = instant (every task completes on creation)
+    strict: bool = True              # reject unknown keys where the schema is closed
+    admin_token: str | None = None
+    threads: int = 16
+    state_file: str | None = None
+
+
+class World:
+    """One store plus the things that live with it (tasks, clock). Reset restores the kept
+    snapshot of the loaded world; nothing is regenerated."""
+
+    def __init__(self, store: Store, clock: Any = None):
+        self.store = store
+        self.pristine = store.snapshot()
+        self.tasks = None
+        self.extras: dict[str, Any] = {}     # per-world state of behaviour modules
+        if clock is not None:
+            self.attach_tasks(clock)
+
+    def attach_tasks(self, clock: Any) -> None:
+        from .tasks import TaskEngine
+        self.tasks = TaskEngine(self.store, clock)
+
+    def reset(self) -> None:
+        with self.store.lock:
+            self.store.restore(self.pristine)
+            self.extras.clear()
+            if self.tasks is not None:
+                self.tasks.reset()
+
+    def clone(self) -> "World":
+        store = Store(self.store.contract, minter=self.store.mint)
+        store.restore(self.pristine)
+        w = World(store)
+        if self.tasks is not None:
+            w.attach_tasks(self.tasks.clock)
+        return w
+
+
+@dataclass
+class MockState:
+    contract: Contract
+    config: MockConfig
+    world_factory: Callable[[], Store]
+    auth: Auth = field(default_factory=Auth)
+    worlds: dict[str, World] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    clock: Any = None
+
+    def __post_init__(self):
+        from .clock import Clock
+        from .auth import Account
+        self.validator = Validator(self.contract, strict_additional=self.config.strict)
+        self.auth.accounts = [Account(self.config.username, self.config.password, self.config.source)]
+        if self.clock is None:
+            self.clock = Clock(speed=self.config.task_speed)
+
+    def world(self, namespace: str | None = None) -> World:
+        ns = namespace or "default"
+        w = self.worlds.get(ns)
+        if w is not None:
+            return w
+        with self._lock:
+            w = self.worlds.get(ns)
+            if w is None:
+                if ns == "default":
+                    w = World(self.world_factory(), self.clock)
+                else:
+                    w = self.world("default").clone()
+                self.worlds[ns] = w
+            return w
