@@ -502,9 +502,14 @@ class _Binder:
         related = self.source.related
         return lambda row: related(model, row, name)
 
-    def model(self, name: str) -> ModelDesc:
-        m = self.schema.models.get(name)
-        return m if m is not None else ModelDesc(name)
+    def row_get(self, model: str) -> Callable[[str], Any]:
+        rg = getattr(self.source, "row_getter", None)
+        if rg is not None:
+            g = rg(model)
+            if g is not None:
+                return g
+        get = self.source.get
+        return lambda i: get(model, i)
 
     # -- id sets (the SQL subselects)
     def id_set(self, model: str, plan: tuple) -> set:
@@ -514,19 +519,19 @@ class _Binder:
             return hit[1]
         src = self.source
         cand = self.candidates(model, plan)
-        get = src.get
+        get = self.row_get(model)
         if plan is NOCOND or plan == TRUE:
             if cand is None:
                 result = set(src.ids(model))
             else:
-                result = {i for i in cand if get(model, i) is not None}
+                result = {i for i in cand if get(i) is not None}
         else:
             pred = self.pred(model, plan)
             ids = src.ids(model) if cand is None else cand
             result = set()
             add = result.add
             for i in ids:
-                row = get(model, i)
+                row = get(i)
                 if row is not None and pred(row) is True:
                     add(i)
         self._sets[id(plan)] = (plan, result)
@@ -605,7 +610,8 @@ class _Binder:
         if t == "const":
             return _CONST[node[1]]
         if t == "and":
-            return _p_and([self.pred(model, c) for c in node[1]])
+            # Kleene AND is commutative: run cheap (and usually selective) tests first
+            return _p_and([self.pred(model, c) for c in sorted(node[1], key=_cost)])
         if t == "or":
             return _p_or([self.pred(model, c) for c in node[1]])
         if t == "not":
@@ -687,6 +693,18 @@ class _Binder:
             x = norm(x)
             return None if x is None else fn(x, v)
         return p_cmp_norm
+
+
+_NODE_COST = {"const": 0, "isnull": 1, "notnull": 1, "relnull": 1, "rel": 2, "some": 3,
+              "none": 3, "every": 3, "cmp": 4, "not": 6, "and": 6, "or": 7}
+_OP_COST = {"eq": 0, "in": 0, "not": 1, "not_in": 1}
+
+
+def _cost(node: tuple) -> int:
+    c = _NODE_COST.get(node[0], 8)
+    if node[0] == "cmp":
+        c += _OP_COST.get(node[2], 1 if node[1].kind in (INT, FLOAT, ID) else 2)
+    return c
 
 
 def _p_and(ps):
@@ -854,19 +872,19 @@ def _execute(schema: QuerySchema, source, q: Query, counting: bool):
         return 0 if counting else []
     pred = None if (plan is NOCOND or plan == TRUE) else b.pred(mname, plan)
     cand = b.candidates(mname, plan)
-    get = source.get
+    get = b.row_get(mname)
 
     cursors = [(c, is_after) for c, is_after in ((q.after, True), (q.before, False))
                if c is not None]
     crows = []
     for c, is_after in cursors:
-        crow = get(mname, c)
+        crow = get(c)
         if crow is None:
             return 0 if counting else []        # unknown cursor: NULL comparisons
         crows.append((c, is_after, crow))
 
     if q.order_field is None:
-        return _execute_id_order(source, q, mname, pred, cand, crows, counting)
+        return _execute_id_order(source, q, mname, pred, cand, crows, counting, get)
 
     # ---- orderBy on a field: window, sort, page
     f = q.order_field
@@ -886,7 +904,7 @@ def _execute(schema: QuerySchema, source, q: Query, counting: bool):
     keyed: list = []          # (key, id, row) with non-null key, in id order
     nulls: list = []
     for i in ids:
-        row = get(mname, i)
+        row = get(i)
         if row is None or (pred is not None and pred(row) is not True):
             continue
         raw = g(row)
@@ -924,7 +942,7 @@ def _first_item(t):
     return t[0]
 
 
-def _execute_id_order(source, q: Query, mname: str, pred, cand, crows, counting: bool):
+def _execute_id_order(source, q: Query, mname: str, pred, cand, crows, counting: bool, get):
     """Order is id (ASC, or DESC for `id_DESC`): iterate ids directly, stop early."""
     desc = q.desc
     lo = hi = None                 # exclusive id bounds in ascending terms
@@ -951,7 +969,6 @@ def _execute_id_order(source, q: Query, mname: str, pred, cand, crows, counting:
         limit = q.skip + n
         if limit == 0:
             return 0 if counting else []
-    get = source.get
     rng = range(z - 1, a - 1, -1) if backwards else range(a, z)
     if counting and pred is None and cand is None:
         total = z - a
@@ -962,7 +979,7 @@ def _execute_id_order(source, q: Query, mname: str, pred, cand, crows, counting:
     append = out.append
     matched = 0
     for k in rng:
-        row = get(mname, ids[k])
+        row = get(ids[k])
         if row is None or (pred is not None and pred(row) is not True):
             continue
         matched += 1

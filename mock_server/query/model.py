@@ -7,6 +7,7 @@ query-vector tool) hands the engine a :class:`DataSource`.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
@@ -82,6 +83,13 @@ class DataSource(Protocol):
         """Ids of `model` rows whose `relation` points at any of `target_ids`, from an index;
         None when not indexed."""
 
+    # Optional, not part of the protocol: a source may also offer
+    #   row_getter(model) -> Callable[[id], row | None] | None
+    #   value_getter(model, field) -> Callable[[row], Any] | None
+    #   related_getter(model, relation) -> Callable[[row], Any] | None
+    # returning per-field accessors equivalent to value()/related(); the engine precomputes
+    # them once per query when present (None = use value()/related()).
+
 
 class DictSource:
     """A DataSource over plain dicts: {model: [row, ...]}, relations held as ids (to-one) or
@@ -108,3 +116,16 @@ class DictSource:
 
     def referrers(self, model, relation, target_ids):
         return None
+
+    # Optional fast paths (the engine uses them when a source has them; see DataSource).
+    def row_getter(self, model):
+        """A callable id -> row or None, equivalent to get(model, id)."""
+        return self._tables.get(model, {}).get
+
+    def value_getter(self, model, field):
+        """A callable row -> value, equivalent to value(model, row, field)."""
+        return operator.methodcaller("get", field)
+
+    def related_getter(self, model, relation):
+        """A callable row -> related id / id list, equivalent to related(model, row, relation)."""
+        return operator.methodcaller("get", relation)
