@@ -120,12 +120,18 @@ class DictSource:
     # Optional fast paths (the engine uses them when a source has them; see DataSource).
     def row_getter(self, model):
         """A callable id -> row or None, equivalent to get(model, id)."""
+        if type(self).get is not DictSource.get:      # a subclass changed get(): use it
+            return None
         return self._tables.get(model, {}).get
 
     def value_getter(self, model, field):
         """A callable row -> value, equivalent to value(model, row, field)."""
+        if type(self).value is not DictSource.value:
+            return None
         return operator.methodcaller("get", field)
 
     def related_getter(self, model, relation):
         """A callable row -> related id / id list, equivalent to related(model, row, relation)."""
+        if type(self).related is not DictSource.related:
+            return None
         return operator.methodcaller("get", relation)
