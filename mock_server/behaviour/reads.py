@@ -12,7 +12,12 @@ from . import Ctx, family
 
 
 def query_error(e: QueryError) -> ApiError:
-    return ApiError(400, e.message, code=e.code if e.code is not None else None)
+    """ErrorBody.code is the contract's ErrorCode enum (only `ResourceLocked`), so Prisma's
+    numeric code (3014, 3026-3028, 3033) travels in `props.code`, keeping the body valid."""
+    props = {"code": e.code} if e.code is not None else None
+    if e.field:
+        props = {**(props or {}), "field": e.field}
+    return ApiError(400, e.message, props=props)
 
 
 def find_rows(ctx: Ctx, model: str, args: dict | None) -> list[dict]:

@@ -1,0 +1,134 @@
+"""Shared fixtures: the contracts, and the mock served in-process on a free port.
+
+Every response the suite receives from the served mock is validated against the
+contract (an after-request hook records violations; the session fails on any)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import orjson
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    env = os.environ.get("CLOUDTOWER_SHARED")
+    return Path(env) if env else REPO.parent / "shared"
+
+
+def spec_path(version: str) -> Path:
+    return shared_dir() / "specs" / f"cloudtower-{version}.json"
+
+
+@pytest.fixture(scope="session")
+def sdk_contract():
+    from mock_server.contract.loader import load_contract
+    return load_contract()
+
+
+@pytest.fixture(scope="session")
+def spec_contract():
+    p = spec_path("4.6.0")
+    if not p.exists():
+        pytest.skip(f"spec not available: {p}")
+    from mock_server.contract.loader import load_contract
+    return load_contract(p)
+
+
+class ResponseChecker:
+    """Validates every JSON response of the app against the operation's response schema."""
+
+    def __init__(self, state):
+        self.state = state
+        self.violations: list[str] = []
+        self.checked = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, response):
+        from flask import request
+        from mock_server.contract.validate import ValidationError
+        path = request.path
+        if not path.startswith("/v2/api/") or path.endswith("openapi.json"):
+            return response
+        op = self.state.contract.operations.get(path[len("/v2/api"):])
+        if op is None or response.mimetype != "application/json":
+            return response
+        body = orjson.loads(response.get_data())
+        status = str(response.status_code)
+        if status == "200":
+            schema = op.response_schema
+        elif status in op.response_codes or status == "401":
+            schema = {"$ref": "#/components/schemas/" + self.state.contract.find_schema("ErrorBody")}
+        else:
+            schema = None
+            self._record(f"{path}: undeclared status {status}: {body}")
+        if response.headers.get("x-tower-request-id") is None:
+            self._record(f"{path}: no x-tower-request-id header")
+        if schema is not None:
+            try:
+                self.state.validator.validate(schema, body)
+            except ValidationError as e:
+                self._record(f"{path} {status}: {e}")
+        with self._lock:
+            self.checked += 1
+        return response
+
+    def _record(self, msg):
+        with self._lock:
+            self.violations.append(msg)
+
+
+class LiveServer:
+    def __init__(self, app):
+        from cheroot import wsgi
+        self.app = app
+        self.state = app.config["MOCK_STATE"]
+        self.server = wsgi.Server(("127.0.0.1", 0), app, numthreads=8)
+        self.server.prepare()
+        self.port = self.server.bind_addr[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.stop()
+
+
+@pytest.fixture(scope="session")
+def live(sdk_contract):
+    """The mock with the SDK-derived contract and the default world, on a free port."""
+    from mock_server.app import create_app
+    from mock_server.state import MockConfig
+    app = create_app(MockConfig(task_speed=20.0), contract=sdk_contract)
+    checker = ResponseChecker(app.config["MOCK_STATE"])
+    app.after_request(checker)
+    server = LiveServer(app)
+    server.checker = checker
+    yield server
+    server.stop()
+    assert not checker.violations, "responses that break the contract:\n" + "\n".join(checker.violations[:50])
+
+
+@pytest.fixture(scope="session")
+def token(live):
+    import requests
+    r = requests.post(live.url + "/v2/api/login", json={"username": "root", "password": "root"})
+    assert r.status_code == 200, r.text
+    return r.json()["data"]["token"]
+
+
+@pytest.fixture(scope="session")
+def api_client(live):
+    """A logged-in official-SDK ApiClient."""
+    from cloudtower import ApiClient, Configuration
+    from cloudtower.api.user_api import UserApi
+    from cloudtower.models import LoginInput, UserSource
+    client = ApiClient(Configuration(host=live.url + "/v2/api"))
+    resp = UserApi(client).login(LoginInput(username="root", password="root", source=UserSource.LOCAL))
+    client.configuration.api_key["Authorization"] = resp.data.token
+    return client
