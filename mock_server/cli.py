@@ -47,7 +47,51 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="FILE")
     info = csub.add_parser("info", help="summarise the contract")
     _contract_args(info)
+    _record_compat_parsers(sub)
     return parser
+
+
+def _record_compat_parsers(sub) -> None:
+    record = sub.add_parser("record", help="crawl a real CloudTower (read-only) into a world file")
+    record.add_argument("--base-url", required=True, help="the CloudTower, e.g. https://tower.example")
+    record.add_argument("--username", required=True)
+    record.add_argument("--password", required=True)
+    record.add_argument("--source", default="LOCAL", help="user source (LOCAL, LDAP, AUTHN)")
+    record.add_argument("--budget", type=int, default=2000, help="at most this many requests")
+    record.add_argument("--page-size", type=int, default=200)
+    _contract_args(record)
+    record.add_argument("-o", "--output", required=True, metavar="FILE")
+    compat = sub.add_parser("compat", help="what a client uses that an older CloudTower lacks")
+    compat.add_argument("--old", required=True, metavar="SPEC_OR_SDK")
+    compat.add_argument("--new", required=True, metavar="SPEC_OR_SDK")
+    compat.add_argument("--journal", metavar="FILE", help="JSON of GET /_mock/journal?full=1")
+    compat.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def record_command(args) -> int:
+    from .contract.loader import ContractError, load_contract
+    from .record import RecordError, crawl, write_recording
+    try:
+        contract = load_contract(args.spec)
+        doc = crawl(contract, args.base_url, args.username, args.password, args.source,
+                    budget=args.budget, page_size=args.page_size)
+        write_recording(doc, args.output)
+    except (ContractError, RecordError) as e:
+        return _fail(str(e))
+    n = sum(len(v) for v in doc["resources"].values())
+    print(f"recorded {n} records of {len(doc['resources'])} resource types in {doc['requests']} requests"
+          f"{'' if doc['complete'] else ' (incomplete)'} -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def compat_command(args) -> int:
+    from .compat import CompatError, run
+    try:
+        out, status = run(args.old, args.new, args.journal, args.json)
+    except CompatError as e:
+        return _fail(str(e))
+    print(out)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args)
     if args.command == "contract":
         return contract_command(args)
+    if args.command == "record":
+        return record_command(args)
+    if args.command == "compat":
+        return compat_command(args)
     return 2
 
 
@@ -101,18 +149,35 @@ def serve(args) -> int:
     except ContractError as e:
         return _fail(str(e))
     t1 = time.perf_counter()
-    try:
-        scenario = load_scenario(config.world)
-    except ScenarioError as e:
-        return _fail(f"bad scenario {config.world}: {e}")
+    saved, scenario = _read_state_file(contract, config.state_file)
+    if isinstance(saved, int):
+        return saved
     from .app import create_app
-    from .world.generator import generate
-
-    store = generate(contract, scenario, seed=config.seed)
+    from .record import RecordError, is_recording, load_recorded
+    from .store import Store
+    if saved is not None:
+        store = Store(contract)                    # the world comes from the state file
+    elif is_recording(config.world):
+        try:
+            store = load_recorded(contract, config.world)
+        except RecordError as e:
+            return _fail(str(e))
+    else:
+        try:
+            scenario = load_scenario(config.world)
+        except ScenarioError as e:
+            return _fail(f"bad scenario {config.world}: {e}")
+        from .world.generator import generate
+        store = generate(contract, scenario, seed=config.seed)
     t2 = time.perf_counter()
     app = create_app(config, contract=contract, world_factory=lambda: store)
     state = app.config["MOCK_STATE"]
     state.world()                      # build the default world now, not on the first request
+    state_file = _attach_state_file(state, config.state_file, saved)
+    if isinstance(state_file, int):
+        return state_file
+    if saved is not None:
+        store = state.world().store
 
     from cheroot import wsgi
     server = wsgi.Server((config.host, config.port), app, numthreads=config.threads,
@@ -126,7 +191,8 @@ def serve(args) -> int:
     print(f"cloudtower-mock listening on http://{host}:{port}/v2/api", flush=True)
     print(f"  API: CloudTower {contract.version} ({contract.source}); "
           f"{len(contract.operations)} operations; contract at GET /v2/api/openapi.json", flush=True)
-    print(f"  world: {config.world} (seed {config.seed if config.seed is not None else scenario.seed}), "
+    print(f"  world: {config.world if saved is None else 'state file ' + config.state_file} "
+          f"(seed {config.seed if config.seed is not None or scenario is None else scenario.seed}), "
           f"{counts} records; contract {t1 - t0:.2f}s, world {t2 - t1:.2f}s", flush=True)
     print(f"  login: POST /v2/api/login {{\"username\": \"{config.username}\", "
           f"\"password\": \"{config.password}\", \"source\": \"{config.source}\"}}", flush=True)
@@ -140,7 +206,35 @@ def serve(args) -> int:
         pass
     finally:
         server.stop()
+        if state_file is not None:
+            state_file.stop()          # the last write
     return 0
+
+
+def _read_state_file(contract, path):
+    """(validated state document or None, None); an exit status when the file is unusable."""
+    if not path:
+        return None, None
+    from .persistence import StateError, read_state_file
+    try:
+        return read_state_file(contract, path), None
+    except StateError as e:
+        return _fail(f"{e}; the server does not start (fix or remove the file)"), None
+
+
+def _attach_state_file(state, path, saved):
+    if not path:
+        return None
+    from .persistence import StateError, StateFile, import_state
+    sf = StateFile(state, path)
+    if saved is not None:
+        try:
+            import_state(state, saved, f"state file {path}")
+        except StateError as e:
+            return _fail(f"{e}; the server does not start (fix or remove the file)")
+    sf.save(force=saved is None)
+    sf.start()
+    return sf
 
 
 if __name__ == "__main__":
