@@ -6,10 +6,10 @@ here explicitly, so that any new difference makes a test fail.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -495,9 +495,11 @@ def test_version_mapping():
 def test_cache_hit_and_corrupt_cache_rebuilt(tmp_path, monkeypatch, derived):
     calls = []
 
+    frozen = sdk_derive._dumps(derived)
+
     def fake_derive(package_dir=None):
         calls.append(package_dir)
-        return copy.deepcopy(derived)
+        return sdk_derive._loads(frozen)  # a fresh copy, faster than deepcopy
 
     monkeypatch.setattr(sdk_derive, "derive_openapi", fake_derive)
     first = load_sdk_contract(cache_dir=tmp_path)
@@ -554,14 +556,20 @@ def sdk_223_dir() -> Path:
         if r.returncode != 0 or not wheels:
             pytest.skip(f"package registry unreachable, cloudtower-sdk 2.23.0 not downloaded: {r.stderr[-300:]}")
     tmp = base / f".unpack-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
     with zipfile.ZipFile(wheels[0]) as z:
         z.extractall(tmp)
-    os.replace(tmp, target) if not target.exists() else None
+    shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier unpack
+    try:
+        os.replace(tmp, target)
+    except OSError:  # a concurrent run won the race
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
-def test_sdk_2_23_0_derives(sdk_223_dir, tmp_path):
-    doc = load_sdk_contract(cache_dir=tmp_path, package_dir=sdk_223_dir)
+def test_sdk_2_23_0_derives(sdk_223_dir):
+    # Cached next to the wheel (keyed by SDK files and deriver source), so reruns are fast.
+    doc = load_sdk_contract(cache_dir=sdk_223_dir.parent, package_dir=sdk_223_dir)
     ops = _ops(doc)
     assert len(ops) == 577
     assert doc["info"]["x-sdk-version"] == "2.23.0"

@@ -761,9 +761,15 @@ def default_cache_dir() -> Path:
 
 
 def _fingerprint(pkg: Path) -> str:
-    """Hash of the package files' names, sizes and mtimes (cheap: stat only)."""
+    """Hash of the package files' names, sizes and mtimes (stat only) and of this module."""
     h = hashlib.sha256()
     h.update(f"fmt{DERIVE_FORMAT_VERSION}\0{pkg}\0".encode())
+    # The deriver's own source is part of the key: a changed derivation never
+    # reuses a document cached by an older one.
+    try:
+        h.update(Path(__file__).read_bytes())
+    except OSError:
+        pass
     for sub in ("api", "models"):
         with os.scandir(pkg / sub) as it:
             entries = sorted((e for e in it if e.name.endswith(".py")), key=lambda e: e.name)
@@ -812,6 +818,7 @@ def load_sdk_contract(
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(_dumps(doc))
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cache may be shared
             os.replace(tmp, path)
         except BaseException:
             try:
