@@ -176,3 +176,83 @@ def test_update_applies_to_every_match_one_task_each(contract):
     out = api("update-label", {"where": {"id_in": labels}, "data": {"value": "changed"}})
     assert len(out) == 3 and len({x["task_id"] for x in out}) == 3
     assert all(store.get("Label", i)["value"] == "changed" for i in labels)
+
+
+# ------------------------------------------------------------------- real behaviour
+
+def new_vm(api, name="web-1"):
+    store = api.world.store
+    cluster = store.tables["Cluster"].ordered_ids()[0]
+    out = api("create-vm", [{
+        "cluster_id": cluster, "name": name, "vcpu": 4, "memory": 4, "memory_unit": "GB", "cpu_cores": 2,
+        "cpu_sockets": 2, "ha": True, "firmware": "BIOS", "status": "STOPPED", "vm_nics": [],
+        "vm_disks": {"mount_new_create_disks": [
+            {"vm_volume": {"elf_storage_policy": "REPLICA_2_THIN_PROVISION", "size": 10, "size_unit": "GB",
+                           "name": f"{name}-d0"}, "bus": "VIRTIO", "boot": 0},
+            {"vm_volume": {"elf_storage_policy": "REPLICA_2_THIN_PROVISION", "size": 20, "size_unit": "GB",
+                           "name": f"{name}-d1"}, "bus": "VIRTIO", "boot": 1}]}}])
+    return out[0]["data"]["id"]
+
+
+def test_vm_lifecycle(contract):
+    api = Api(contract)
+    vid = new_vm(api)
+    vm = api("get-vms", {"where": {"id": vid}})[0]
+    assert vm["status"] == "STOPPED" and vm["memory"] == 4 * 1024 ** 3 and vm["vcpu"] == 4
+    assert len(vm["vm_disks"]) == 2
+    disks = api("get-vm-disks", {"where": {"vm": {"id": vid}}})
+    vols = api("get-vm-volumes", {"where": {"id_in": [d["vm_volume"]["id"] for d in disks]}})
+    assert sorted(v["size"] for v in vols) == [10 * 1024 ** 3, 20 * 1024 ** 3]
+    assert all(v["lun"] for v in vols)
+    for op, status in (("start-vm", "RUNNING"), ("suspend-vm", "SUSPENDED"), ("resume-vm", "RUNNING"),
+                       ("restart-vm", "RUNNING"), ("shutdown-vm", "STOPPED"), ("start-vm", "RUNNING")):
+        out = api(op, {"where": {"id": vid}})
+        assert len(out) == 1 and out[0]["task_id"]
+        assert api("get-vms", {"where": {"id": vid}})[0]["status"] == status, op
+    # refused transitions and deletes
+    r = api("start-vm", {"where": {"id": vid}}, status=400)
+    assert "RUNNING" in r["message"]
+    r = api("delete-vm", {"where": {"id": vid}}, status=400)
+    assert "power it off" in r["message"]
+    api("poweroff-vm", {"where": {"id": vid}})
+    api("update-vm-basic-info", {"where": {"id": vid}, "data": {"description": "hello", "name": "web-renamed"}})
+    assert api("get-vms", {"where": {"id": vid}})[0]["name"] == "web-renamed"
+    api("delete-vm", {"where": {"id": vid}})
+    assert api("get-vms", {"where": {"id": vid}}) == []
+    assert api("get-vm-volumes", {"where": {"id_in": [v["id"] for v in vols]}}) == []
+    assert api("get-vm-disks", {"where": {"id_in": [d["id"] for d in disks]}}) == []
+
+
+def test_snapshot_chain_join_and_rollback(contract):
+    api = Api(contract)
+    vid = new_vm(api, "db-1")
+    out = api("create-vm-snapshot", {"data": [{"vm_id": vid, "name": "snap-1", "consistent_type": "CRASH_CONSISTENT"}]})
+    sid = out[0]["data"]["id"]
+    snap = api("get-vm-snapshots", {"where": {"id": sid}})[0]
+    assert snap["vm"]["id"] == vid and len(snap["vm_disks"]) == 2
+    names = [d["snapshot_local_id"] for d in snap["vm_disks"] if d["type"] == "DISK"]
+    lun_snaps = api("get-iscsi-lun-snapshots", {"where": {"name_in": names}})
+    assert len(lun_snaps) == 2 and all(ls["local_id"] for ls in lun_snaps)
+    # each LUN snapshot belongs to the LUN behind the disk's volume
+    vols = api("get-vm-volumes", {"where": {"vm_disks_some": {"vm": {"id": vid}}}})
+    assert {ls["iscsi_lun"]["id"] for ls in lun_snaps} == {v["lun"]["id"] for v in vols}
+    api("update-vm-basic-info", {"where": {"id": vid}, "data": {"description": "changed"}})
+    api("rollback-vm", {"where": {"id": vid}, "data": {"snapshot_id": sid}})
+    assert api("get-vms", {"where": {"id": vid}})[0]["description"] == snap["description"]
+    rebuilt = api("rebuild-vm-from-snapshot", [{"rebuild_from_snapshot_id": sid, "name": "db-1-copy"}])
+    new_id = rebuilt[0]["data"]["id"]
+    assert len(api("get-vms", {"where": {"id": new_id}})[0]["vm_disks"]) == 2
+    api("delete-vm-snapshot", {"where": {"id": sid}})
+    assert api("get-vm-snapshots", {"where": {"id": sid}}) == []
+    assert api("get-iscsi-lun-snapshots", {"where": {"name_in": names}}) == []
+
+
+def test_clone_vm_copies_disks(contract):
+    api = Api(contract)
+    vid = new_vm(api, "src")
+    out = api("clone-vm", [{"src_vm_id": vid, "name": "src-clone"}])
+    cid = out[0]["data"]["id"]
+    clone = api("get-vms", {"where": {"id": cid}})[0]
+    assert clone["name"] == "src-clone" and len(clone["vm_disks"]) == 2 and clone["memory"] == 4 * 1024 ** 3
+    r = api("clone-vm", [{"src_vm_id": "cnosuchvm0000000000000000", "name": "x"}], status=400)
+    assert "src_vm_id" in r["message"]

@@ -1,0 +1,147 @@
+"""VM snapshots for real: a VmSnapshot freezes the VM's disks (NestedFrozenDisks) and makes one
+IscsiLunSnapshot per disk's LUN, whose `name` is the frozen disk's `snapshot_local_id` (the
+backup join of contract.md §3). Rollback restores the VM's configuration; deleting a snapshot
+removes its LUN snapshots when the task ends."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ..clock import iso
+from ..errors import bad_request
+from . import Ctx, operation
+from .mutations import (body_items, check_unlocked, fill_required, not_found_id, respond, settle, start_task,
+                        where_rows)
+from .synth import synth_value
+from .vm import has, template_row, vm_disk_rows
+
+FROZEN_FROM_VM = ("vcpu", "memory", "cpu", "firmware", "ha", "win_opt", "clock_offset", "cpu_model", "description")
+
+
+def _lun_snapshot(ctx: Ctx, lun: dict, name: str) -> dict | None:
+    if not has(ctx, "IscsiLunSnapshot"):
+        return None
+    store = ctx.store
+    snap = template_row(ctx, "IscsiLunSnapshot", {
+        "name": name, "local_id": str(uuid.uuid4()), "iscsi_lun": lun["id"],
+        "iscsi_target": lun.get("iscsi_target"), "consistency_group_snapshot": None,
+        "unique_size": 0, "local_created_at": iso(ctx.world.tasks.clock.now() if ctx.world.tasks else 0),
+        "labels": []})
+    if "snapshot_num" in lun:
+        store.update("IscsiLun", lun["id"], {"snapshot_num": (lun.get("snapshot_num") or 0) + 1})
+    return snap
+
+
+def freeze_disks(ctx: Ctx, vm: dict, snapshot_name: str) -> tuple[list[dict], list[str]]:
+    """NestedFrozenDisks for the VM's disks, and the ids of the LUN snapshots made for them."""
+    store = ctx.store
+    frozen_schema = None
+    vs = ctx.contract.resources["VmSnapshot"].properties.get("vm_disks")
+    if vs is not None:
+        frozen_schema = ctx.contract.resolve(vs).get("items")
+    frozen, lun_snaps = [], []
+    for index, d in enumerate(sorted(vm_disk_rows(ctx, vm), key=lambda r: (r.get("boot") or 0, r["id"]))):
+        fd = synth_value(ctx.contract, frozen_schema) if frozen_schema else {}
+        fd.update({"type": d.get("type") or "DISK", "boot": d.get("boot") or 0, "bus": d.get("bus") or "VIRTIO",
+                   "index": index, "key": d.get("key"), "disabled": d.get("disabled")})
+        vol = store.get("VmVolume", d["vm_volume"]) if d.get("vm_volume") else None
+        if vol is not None:
+            fd.update({"path": vol.get("path") or "", "size": vol.get("size") or 0,
+                       "vm_volume_local_id": vol.get("local_id") or "", "disk_name": vol.get("name")})
+            lun = store.get("IscsiLun", vol["lun"]) if vol.get("lun") and has(ctx, "IscsiLun") else None
+            if lun is not None:
+                ls_name = f"{snapshot_name}-{uuid.uuid4()}"
+                snap = _lun_snapshot(ctx, lun, ls_name)
+                if snap is not None:
+                    fd["snapshot_local_id"] = ls_name
+                    lun_snaps.append(snap["id"])
+        fd = {k: v for k, v in fd.items() if v is not None or k in ("snapshot_local_id",)}
+        if "snapshot_local_id" not in fd:
+            fd["snapshot_local_id"] = None
+        frozen.append(fd)
+    return frozen, lun_snaps
+
+
+@operation("create-vm-snapshot")
+def create_vm_snapshot(ctx: Ctx, body: Any):
+    store = ctx.store
+    with store.lock:
+        settle(ctx)
+        items = body_items(body)
+        for item in items:
+            if store.get("Vm", item.get("vm_id") or "") is None:
+                raise not_found_id("data.vm_id", "Vm", item.get("vm_id"))
+        check_unlocked(ctx, "Vm", [store.get("Vm", i["vm_id"]) for i in items])
+        made = []
+        for item in items:
+            vm = store.get("Vm", item["vm_id"])
+            frozen, lun_snaps = freeze_disks(ctx, vm, item.get("name") or "snapshot")
+            row = {k: vm.get(k) for k in FROZEN_FROM_VM if k in ctx.contract.resources["VmSnapshot"].properties}
+            row.update({"name": item.get("name"), "vm": vm["id"], "cluster": vm.get("cluster"),
+                        "local_id": str(uuid.uuid4()), "vm_disks": frozen,
+                        "consistent_type": item.get("consistent_type") or "CRASH_CONSISTENT",
+                        "size": sum(fd.get("size") or 0 for fd in frozen),
+                        "local_created_at": iso(ctx.world.tasks.clock.now() if ctx.world.tasks else 0)})
+            if has(ctx, "VmSnapshot", "entityAsyncStatus"):
+                row["entityAsyncStatus"] = None
+            if row.get("description") is None:
+                row["description"] = ""
+            snap = store.insert("VmSnapshot", fill_required(ctx, "VmSnapshot", row))
+            made.append((snap, lun_snaps))
+        results = []
+        for snap, lun_snaps in made:
+            def undo(ids=lun_snaps):
+                for i in ids:
+                    if store.get("IscsiLunSnapshot", i):
+                        store.delete("IscsiLunSnapshot", i)
+            tid = start_task(ctx, "VmSnapshot", snap["id"], "create", mutation="createVmSnapshot", on_failure=undo)
+            results.append((tid, "VmSnapshot", snap["id"]))
+        return respond(ctx, results)
+
+
+@operation("delete-vm-snapshot")
+def delete_vm_snapshot(ctx: Ctx, body: Any):
+    store = ctx.store
+    with store.lock:
+        settle(ctx)
+        rows = where_rows(ctx, "VmSnapshot", (body or {}).get("where"))
+        check_unlocked(ctx, "VmSnapshot", rows)
+        results = []
+        for row in rows:
+            names = [fd.get("snapshot_local_id") for fd in row.get("vm_disks") or [] if fd.get("snapshot_local_id")]
+
+            def drop(names=names):
+                for n in names:
+                    for ls in store.find_by("IscsiLunSnapshot", "name", n):
+                        store.delete("IscsiLunSnapshot", ls["id"])
+            tid = start_task(ctx, "VmSnapshot", row["id"], "delete", mutation="deleteVmSnapshot", on_success=drop)
+            results.append((tid, "VmSnapshot", row["id"]))
+        return respond(ctx, results)
+
+
+@operation("rollback-vm")
+def rollback_vm(ctx: Ctx, body: Any):
+    store = ctx.store
+    with store.lock:
+        settle(ctx)
+        sid = ((body or {}).get("data") or {}).get("snapshot_id")
+        snap = store.get("VmSnapshot", sid or "")
+        if snap is None:
+            raise not_found_id("data.snapshot_id", "VmSnapshot", sid)
+        rows = where_rows(ctx, "Vm", (body or {}).get("where"))
+        check_unlocked(ctx, "Vm", rows)
+        for row in rows:
+            if snap.get("vm") != row["id"]:
+                raise bad_request(f"data.snapshot_id: snapshot {snap.get('name')} does not belong to VM "
+                                  f"{row.get('name')} ({row['id']})",
+                                  f"data.snapshot_id: 快照 {snap.get('name')} 不属于虚拟机 {row.get('name')}")
+            if row.get("status") == "RUNNING" and snap.get("consistent_type") != "FILE_SYSTEM_CONSISTENT":
+                pass        # SMTX OS powers the VM off and back on; the state stays
+        results = []
+        for row in rows:
+            changes = {k: snap[k] for k in FROZEN_FROM_VM if k in snap and k in row and snap[k] is not None}
+            tid = start_task(ctx, "Vm", row["id"], "action", changes=changes, mutation="rollbackVm",
+                             extra_locks=[("VmSnapshot", snap["id"])])
+            results.append((tid, "Vm", row["id"]))
+        return respond(ctx, results)
