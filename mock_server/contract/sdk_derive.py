@@ -43,6 +43,7 @@ __all__ = [
     "sdk_version",
     "find_package_dir",
     "default_cache_dir",
+    "cache_path",
     "DERIVE_FORMAT_VERSION",
 ]
 
@@ -347,7 +348,6 @@ def _parse_setter(fn: ast.FunctionDef) -> dict:
 # --------------------------------------------------------------------------------------
 
 _DOC_TYPE_RE = re.compile(r"^\s*:type (\w+): (.+?)\s*$", re.M)
-_DOC_PARAM_RE = re.compile(r"^\s*:param (\w+):(.*)$", re.M)
 
 
 def _parse_api_file(path: Path) -> list[dict]:
