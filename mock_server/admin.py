@@ -150,9 +150,9 @@ def register_admin(app: Flask, state, journal_size: int = 1000) -> AdminContext:
         all_ = body.get("all", False)
         if not isinstance(all_, bool):
             raise AdminError("all must be true or false")
-        ns = _namespace(body)
-        if all_ and ns is not None:
+        if all_ and body.get("namespace") is not None:
             raise AdminError("give either a namespace or all, not both")
+        ns = None if all_ else _namespace(body)
         t0 = time.perf_counter()
         if all_:
             with state._lock:

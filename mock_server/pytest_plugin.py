@@ -1,7 +1,312 @@
 """pytest plugin of cloudtower-mock (entry point `pytest11: cloudtower_mock`).
 
-Fixtures are defined lazily: importing this module costs nothing, so every pytest run
-in an environment with cloudtower-mock installed stays fast.
+Fixtures (see docs/testing-with-the-mock.md):
+
+* ``cloudtower_mock`` (session) - the mock served in-process on a free port, with the
+  SDK-derived contract (or ``--cloudtower-mock-spec``) and the default world (or
+  ``--cloudtower-mock-world``); ``.url``, ``.api_url``, ``.reset()``, ``.advance(seconds)``,
+  ``.fault(**rule)``, ``.namespace(name)``, ``.journal()``, ``.admin(method, path, json)``.
+* ``cloudtower_mock_reset`` - restores every namespace's world before the test.
+* ``cloudtower_namespace`` - a fresh namespace (world) of its own for the test.
+* ``cloudtower_client`` - a logged-in official-SDK ``cloudtower.ApiClient`` bound to the
+  test's namespace (default header ``X-Mock-Namespace``).
+* ``cloudtower_clock`` - advance / pause / resume / speed; undone after the test.
+* ``cloudtower_faults`` - add fault rules; removed after the test.
+
+Importing this module costs nothing: the server is only built when a fixture asks for it.
 """
 
 from __future__ import annotations
+
+import itertools
+import re
+import threading
+from typing import Any
+
+import pytest
+
+NAMESPACE_HEADER = "X-Mock-Namespace"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("cloudtower-mock", "CloudTower mock server")
+    opts = (
+        ("world", "scenario of the mock's world: default, large, xl, a scenario file or a recording", "default"),
+        ("spec", "CloudTower OpenAPI document to serve instead of the installed SDK's contract", None),
+        ("task-speed", "how fast mock tasks run (0 = instant)", "0"),
+    )
+    for name, help_, default in opts:
+        group.addoption(f"--cloudtower-mock-{name}", dest=f"cloudtower_mock_{name.replace('-', '_')}",
+                        default=None, help=f"{help_} (ini: cloudtower_mock_{name.replace('-', '_')})")
+        parser.addini(f"cloudtower_mock_{name.replace('-', '_')}", help_, default=default)
+
+
+def _option(config, name: str) -> Any:
+    value = config.getoption(f"cloudtower_mock_{name}")
+    if value is None:
+        value = config.getini(f"cloudtower_mock_{name}")
+    return value or None
+
+
+class AdminError(AssertionError):
+    pass
+
+
+class CloudTowerMock:
+    """The running mock. Admin calls go through the app in-process (no HTTP)."""
+
+    def __init__(self, app, server, thread, namespace: str | None = None, parent: "CloudTowerMock | None" = None):
+        self.app = app
+        self.state = app.config["MOCK_STATE"]
+        self._server = server
+        self._thread = thread
+        host, port = server.bind_addr[:2]
+        self.url = f"http://{host}:{port}"
+        self.api_url = self.url + "/v2/api"
+        self.ns = namespace
+        self._parent = parent
+        self._token: str | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ admin
+    def admin(self, method: str, path: str, json: Any = None, expect: int | None = 200) -> Any:
+        client = self.app.test_client()
+        headers = {}
+        token = self.state.config.admin_token
+        if token:
+            headers["X-Mock-Admin-Token"] = token
+        if self.ns:
+            headers[NAMESPACE_HEADER] = self.ns
+        resp = client.open("/_mock/" + path.lstrip("/"), method=method, json=json, headers=headers)
+        payload = resp.get_json(silent=True)
+        if expect is not None and resp.status_code != expect and not (expect == 200 and resp.status_code == 201):
+            raise AdminError(f"{method} /_mock/{path.lstrip('/')}: {resp.status_code} "
+                             f"{(payload or {}).get('message', resp.data[:200])}")
+        return payload
+
+    def reset(self, all: bool = False) -> dict:
+        """Restore this namespace's world (or every namespace's with all=True)."""
+        return self.admin("POST", "reset", {"all": True} if all else {})
+
+    def advance(self, seconds: float | str) -> dict:
+        return self.admin("POST", "clock/advance", {"seconds": seconds})
+
+    def pause(self) -> dict:
+        return self.admin("POST", "clock/pause")
+
+    def resume(self) -> dict:
+        return self.admin("POST", "clock/resume")
+
+    def speed(self, speed: float) -> dict:
+        return self.admin("POST", "clock/speed", {"speed": speed})
+
+    def fault(self, **rule) -> str:
+        """Add a fault rule (kind=latency|error|drop|task_failure, ...); returns its id."""
+        return self.admin("POST", "faults", rule)["id"]
+
+    def remove_fault(self, rule_id: str) -> None:
+        self.admin("DELETE", f"faults/{rule_id}", expect=None)
+
+    def faults(self) -> list[dict]:
+        return self.admin("GET", "faults")["faults"]
+
+    def journal(self, limit: int | None = None, operation: str | None = None, full: bool = False) -> list[dict]:
+        q = []
+        if limit is not None:
+            q.append(f"limit={limit}")
+        if operation:
+            q.append(f"operation={operation}")
+        if self.ns:
+            q.append(f"namespace={self.ns}")
+        if full:
+            q.append("full=1")
+        return self.admin("GET", "journal" + ("?" + "&".join(q) if q else ""))["entries"]
+
+    def namespace(self, name: str) -> "CloudTowerMock":
+        """A view of the same server whose calls (admin and `client()`) use namespace `name`."""
+        root = self._parent or self
+        view = CloudTowerMock.__new__(CloudTowerMock)
+        view.__dict__.update(root.__dict__)
+        view.ns, view._parent, view._lock = name, root, threading.Lock()
+        return view
+
+    @property
+    def world(self):
+        return self.state.world(self.ns)
+
+    @property
+    def store(self):
+        return self.world.store
+
+    # ----------------------------------------------------------------- client
+    def token(self) -> str:
+        root = self._parent or self
+        with root._lock:
+            if root._token is None:
+                from cloudtower import ApiClient, Configuration
+                from cloudtower.api.user_api import UserApi
+                from cloudtower.models import LoginInput
+                cfg = self.state.config
+                client = ApiClient(Configuration(host=self.api_url))
+                resp = UserApi(client).login(LoginInput(username=cfg.username, password=cfg.password))
+                root._token = resp.data.token
+            return root._token
+
+    def client(self):
+        """A logged-in official-SDK ApiClient (bound to this view's namespace)."""
+        from cloudtower import ApiClient, Configuration
+        client = ApiClient(Configuration(host=self.api_url))
+        client.configuration.api_key["Authorization"] = self.token()
+        if self.ns:
+            client.set_default_header(NAMESPACE_HEADER, self.ns)
+        return client
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def start_mock(world: str = "default", spec: str | None = None, task_speed: float = 0.0,
+               seed: int | None = None, **config) -> CloudTowerMock:
+    """Serve the mock in a background thread on a free port (what the session fixture does)."""
+    from cheroot import wsgi
+
+    from .app import create_app
+    from .contract.loader import load_contract
+    from .state import MockConfig
+    cfg = MockConfig(world=world, spec=spec, task_speed=task_speed, seed=seed, port=0, **config)
+    contract = load_contract(spec)
+    world_factory = None
+    from .record import is_recording
+    if is_recording(world):
+        from .record import load_recorded
+
+        def world_factory():
+            return load_recorded(contract, world)
+    app = create_app(cfg, contract=contract, world_factory=world_factory)
+    app.config["MOCK_STATE"].world()
+    server = wsgi.Server(("127.0.0.1", 0), app, numthreads=8, server_name="cloudtower-mock")
+    server.prepare()
+    thread = threading.Thread(target=server.serve, name="cloudtower-mock", daemon=True)
+    thread.start()
+    return CloudTowerMock(app, server, thread)
+
+
+@pytest.fixture(scope="session")
+def cloudtower_mock(pytestconfig):
+    speed = _option(pytestconfig, "task_speed")
+    try:
+        task_speed = float(speed) if speed is not None else 0.0
+    except ValueError:
+        raise pytest.UsageError(f"--cloudtower-mock-task-speed must be a number, got {speed!r}")
+    mock = start_mock(world=_option(pytestconfig, "world") or "default", spec=_option(pytestconfig, "spec"),
+                      task_speed=task_speed)
+    yield mock
+    mock.stop()
+
+
+@pytest.fixture
+def cloudtower_mock_reset(cloudtower_mock):
+    """Every namespace's world back to the loaded one before the test."""
+    cloudtower_mock.reset(all=True)
+    yield cloudtower_mock
+
+
+_ns_counter = itertools.count(1)
+
+
+@pytest.fixture
+def cloudtower_namespace(request, cloudtower_mock):
+    """A namespace (a fresh copy of the loaded world) of the test's own; forgotten after it."""
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)[:40].strip("-") or "test"
+    name = f"{base}-{next(_ns_counter)}"
+    yield name
+    cloudtower_mock.admin("DELETE", f"namespaces/{name}", expect=None)
+
+
+@pytest.fixture
+def cloudtower_client(cloudtower_mock, cloudtower_namespace):
+    """A logged-in official-SDK ApiClient whose requests go to the test's namespace."""
+    client = cloudtower_mock.namespace(cloudtower_namespace).client()
+    yield client
+    close = getattr(client, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - the pool may already be gone
+            pass
+
+
+class ClockControl:
+    def __init__(self, mock: CloudTowerMock):
+        self.mock = mock
+        info = mock.admin("GET", "clock")
+        self._speed, self._paused = info["speed"], info["paused"]
+
+    def now(self) -> float:
+        return self.mock.admin("GET", "clock")["now"]
+
+    def advance(self, seconds: float | str) -> float:
+        return self.mock.advance(seconds)["now"]
+
+    def pause(self) -> float:
+        return self.mock.pause()["now"]
+
+    def resume(self) -> float:
+        return self.mock.resume()["now"]
+
+    def speed(self, speed: float) -> None:
+        self.mock.speed(speed)
+
+    def _restore(self) -> None:
+        info = self.mock.admin("GET", "clock")
+        if info["paused"] and not self._paused:
+            self.mock.resume()
+        elif self._paused and not info["paused"]:
+            self.mock.pause()
+        if info["speed"] != self._speed:
+            self.mock.speed(self._speed)
+
+
+@pytest.fixture
+def cloudtower_clock(cloudtower_mock):
+    """Control the mock's clock; its pause state and speed are restored after the test."""
+    clock = ClockControl(cloudtower_mock)
+    yield clock
+    clock._restore()
+
+
+class FaultControl:
+    def __init__(self, mock: CloudTowerMock):
+        self.mock = mock
+        self.ids: list[str] = []
+
+    def add(self, **rule) -> str:
+        rid = self.mock.fault(**rule)
+        self.ids.append(rid)
+        return rid
+
+    __call__ = add
+
+    def remove(self, rule_id: str) -> None:
+        self.mock.remove_fault(rule_id)
+        if rule_id in self.ids:
+            self.ids.remove(rule_id)
+
+    def list(self) -> list[dict]:
+        return [r for r in self.mock.faults() if r["id"] in self.ids]
+
+    def clear(self) -> None:
+        for rid in list(self.ids):
+            self.remove(rid)
+
+
+@pytest.fixture
+def cloudtower_faults(request, cloudtower_mock):
+    """Add fault rules for this test (task_failure rules go to the test's namespace when it
+    uses `cloudtower_namespace`/`cloudtower_client`); every rule is removed afterwards."""
+    mock = cloudtower_mock
+    if "cloudtower_namespace" in request.fixturenames:
+        mock = mock.namespace(request.getfixturevalue("cloudtower_namespace"))
+    faults = FaultControl(mock)
+    yield faults
+    faults.clear()
