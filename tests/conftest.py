@@ -62,13 +62,11 @@ class ResponseChecker:
         status = str(response.status_code)
         if status == "200":
             schema = op.response_schema
-        elif status in op.response_codes or status == "401":
+        elif status in op.response_codes or status in ("401", "404"):
             schema = {"$ref": "#/components/schemas/" + self.state.contract.find_schema("ErrorBody")}
         else:
             schema = None
             self._record(f"{path}: undeclared status {status}: {body}")
-        if response.headers.get("x-tower-request-id") is None:
-            self._record(f"{path}: no x-tower-request-id header")
         if schema is not None:
             try:
                 self.state.validator.validate(schema, body)
