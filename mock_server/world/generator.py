@@ -21,14 +21,15 @@ contract version makes the stored one.
 
 from __future__ import annotations
 
+import gc
 import random
-import sys
 from typing import Any, Callable
 
 from faker import Faker
 
 from ..contract.index import Contract
-from ..store import IdMinter, Store, _b36
+from ..store import Store, _b36
+from .ids import FastIdMinter
 from .scenario import ClusterSpec, Scenario, ScenarioError, VmSpec, load_scenario
 from .values import GiB, NEVER, Pools, Synth, iso, mac, uuid4
 
@@ -68,7 +69,15 @@ def generate(contract: Contract, scenario: Scenario | str | None = None, seed: i
     """Build the seeded world of `scenario` (a Scenario, a name or a path) for `contract`."""
     if scenario is None or isinstance(scenario, str):
         scenario = load_scenario(scenario or "default")
-    return WorldBuilder(contract, scenario, seed).build()
+    # Millions of small dicts would trigger the cyclic GC over and over; nothing here
+    # builds cycles, so it stays off while the world is built.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return WorldBuilder(contract, scenario, seed).build()
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class WorldBuilder:
@@ -80,8 +89,8 @@ class WorldBuilder:
         fake = Faker("en_US")
         fake.seed_instance(self.seed)
         epoch = BASE_MS - rng.randrange(1, 30) * DAY_MS - rng.randrange(DAY_MS)
-        self.store = Store(contract, IdMinter(epoch_ms=epoch, fingerprint=_b36(rng.getrandbits(51), 10)))
-        self.mint = self.store.mint
+        self.store = Store(contract, FastIdMinter(epoch_ms=epoch, fingerprint=_b36(rng.getrandbits(51), 10)))
+        self.mint = self.store.mint.unlocked()
         self.plans = self.store.plans
         self.res = contract.resources
         self.pools = Pools(fake, rng, BASE_MS)
