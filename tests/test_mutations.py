@@ -28,9 +28,15 @@ def contract():
         return Contract(json.load(f))
 
 
-def make_client(contract, task_speed=0.0):
+def generated_world(contract):
+    from mock_server.world.generator import generate
+    return generate(contract, None, seed=3)
+
+
+def make_client(contract, task_speed=0.0, factory=None):
+    factory = factory or minimal_world
     app = create_app(MockConfig(task_speed=task_speed), contract=contract,
-                     world_factory=lambda: minimal_world(contract))
+                     world_factory=lambda: factory(contract))
     client = app.test_client()
     token = client.post("/v2/api/login", json={"username": "root", "password": "root"}).json["data"]["token"]
     state = app.config["MOCK_STATE"]
@@ -38,8 +44,8 @@ def make_client(contract, task_speed=0.0):
 
 
 class Api:
-    def __init__(self, contract, task_speed=0.0):
-        self.client, self.headers, self.state = make_client(contract, task_speed)
+    def __init__(self, contract, task_speed=0.0, factory=None):
+        self.client, self.headers, self.state = make_client(contract, task_speed, factory)
 
     def __call__(self, name, body=None, status=200):
         r = self.client.post("/v2/api/" + name, json=body if body is not None else {}, headers=self.headers)
@@ -96,8 +102,11 @@ def build_body(contract, store, schema, name="", depth=0, where_model=None):
     return synth_value(contract, schema, name)
 
 
-def test_every_operation_answers_200_or_400_with_a_valid_body(contract):
-    api = Api(contract, task_speed=0.0)
+@pytest.mark.parametrize("world_kind", ["minimal", "generated"])
+def test_every_operation_answers_200_or_400_with_a_valid_body(contract, world_kind):
+    if world_kind == "generated":
+        pytest.importorskip("mock_server.world.generator")
+    api = Api(contract, task_speed=0.0, factory=generated_world if world_kind == "generated" else None)
     validator = Validator(contract)
     world = api.world
     failures, counts = [], {200: 0, 400: 0}
