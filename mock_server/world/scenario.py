@@ -196,5 +196,8 @@ def load_scenario(name_or_path: str | Path = "default") -> Scenario:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path.name}: invalid TOML: {e}") from None
+        msg = str(e)
+        if "at end of document" in msg:
+            msg += f" (line {text.count(chr(10)) + 1}: the file ends inside a value or table)"
+        raise ScenarioError(f"{path.name}: invalid TOML: {msg}") from None
     return parse_scenario(data, source=path.name)
