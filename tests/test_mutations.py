@@ -265,3 +265,18 @@ def test_clone_vm_copies_disks(contract):
     assert clone["name"] == "src-clone" and len(clone["vm_disks"]) == 2 and clone["memory"] == 4 * 1024 ** 3
     r = api("clone-vm", [{"src_vm_id": "cnosuchvm0000000000000000", "name": "x"}], status=400)
     assert "src_vm_id" in r["message"]
+
+
+def test_iscsi_lun_snapshot_counts_and_guarded_lun_delete(contract):
+    api = Api(contract)
+    lun = api("get-iscsi-luns", {"first": 1})[0]
+    before = lun["snapshot_num"]
+    out = api("create-iscsi-lun-snapshot", [{"iscsi_lun_id": lun["id"], "iscsi_target_id": lun["iscsi_target"]["id"],
+                                             "name": "ls-1"}])
+    ls = api("get-iscsi-lun-snapshots", {"where": {"id": out[0]["data"]["id"]}})[0]
+    assert ls["iscsi_lun"]["id"] == lun["id"] and ls["name"] == "ls-1"
+    assert api("get-iscsi-luns", {"where": {"id": lun["id"]}})[0]["snapshot_num"] == before + 1
+    r = api("delete-iscsi-lun", {"where": {"id": lun["id"]}, "data": {"remove_snapshot": False}}, status=400)
+    assert "remove_snapshot" in r["message"]
+    api("delete-iscsi-lun-snapshot", {"where": {"id": ls["id"]}})
+    assert api("get-iscsi-luns", {"where": {"id": lun["id"]}})[0]["snapshot_num"] == before
