@@ -571,6 +571,9 @@ class WorldBuilder:
                                                 "subnet_mask": "255.255.0.0"}))
             nic_tpl = {k: v for k, v in nic_tpl.items() if not k.startswith(("egress", "ingress"))}
             nic_tpl = self._keep("VmNic", nic_tpl)
+        nic_props = self.res["VmNic"].properties if has_nic else {}
+        nic_drop = tuple(k for k in ("local_id", "mac_address", "ip_address", "gateway", "order", "interface_id")
+                         if k not in nic_props)
         link_disk_vm, link_disk_vol = self.linker("VmDisk", "vm"), self.linker("VmDisk", "vm_volume")
         link_disk_img = self.linker("VmDisk", "elf_image")
         link_vol_cluster, link_vol_lun = self.linker("VmVolume", "cluster"), self.linker("VmVolume", "lun")
@@ -591,7 +594,7 @@ class WorldBuilder:
         plan.extend((i % ncl, None) for i in range(rest))
         used_names = {s.name for _, s in plan if s is not None}
         counters = [0] * ncl
-        self.snap_jobs: list[tuple[dict, list, list, int]] = []
+        self.snap_jobs: list[tuple] = []
         for ci, spec in plan:
             ctx = self.cl[ci]
             cid = ctx["row"]["id"]
@@ -632,7 +635,7 @@ class WorldBuilder:
             if spec is not None and spec.memory_gib:
                 mem = int(spec.memory_gib * GiB)
             o2 = ctx["o2"]
-            ip = f"10.{64 + o2 % 64}.{(k >> 8) % 256}.{k % 254 + 1}"
+            ip = f"10.{64 + o2 % 64}.{(k // 250) % 256}.{k % 250 + 5}"
             running = status == st["RUNNING"]
             vm = vm_tpl.copy()
             vm.update(
@@ -715,12 +718,13 @@ class WorldBuilder:
                 for n in range(nnics):
                     vlan = ctx["vlans"][0] if n == 0 or len(ctx["vlans"]) == 1 else choice(ctx["vlans"])
                     nic = nic_tpl.copy()
-                    nic_ip = ip if n == 0 else f"10.{64 + o2 % 64}.{200 + n}.{k % 254 + 1}"
+                    nic_ip = ip if n == 0 else f"172.{16 + n % 16}.{(k // 250) % 256}.{k % 250 + 5}"
                     nic.update(id=mint(), local_id=uuid4(rng), mac_address=mac(rng),
                                ip_address=nic_ip if running else "", gateway=f"10.{64 + o2 % 64}.0.1",
                                order=n, interface_id=f"eth{n}")
-                    nic_rows[nic["id"]] = self._keep("VmNic", nic) if n == 0 and k == 0 else nic
-                    nic = nic_rows[nic["id"]]
+                    for key in nic_drop:
+                        nic.pop(key, None)
+                    nic_rows[nic["id"]] = nic
                     link_nic_vm(nic, vid)
                     link_nic_vlan(nic, vlan["id"] if vlan else None)
                     nics.append((n, nic, vlan))
@@ -728,7 +732,6 @@ class WorldBuilder:
                 sc.snapshots_per_vm if rand() < sc.snapshot_fraction else 0)
             if nsnap and has_snap:
                 self.snap_jobs.append((vm, disks, nics, nsnap, ci, cd_image))
-        # NIC templates may have carried keys the contract lacks: checked on the first row above.
         self.build_vm_snapshots()
 
     def build_vm_snapshots(self) -> None:
@@ -751,6 +754,9 @@ class WorldBuilder:
         t_cd = self.enum("VmDisk", "type", "CD_ROM") or "CD_ROM"
         link_vm, link_cluster = self.linker("VmSnapshot", "vm"), self.linker("VmSnapshot", "cluster")
         lun_rows, vol_rows = self.rows.get("IscsiLun", {}), self.rows.get("VmVolume", {})
+        bus_v = self.enum("VmDisk", "bus", "VIRTIO") or "VIRTIO"
+        bus_s = self.enum("VmDisk", "bus", "SCSI") or "SCSI"
+        bus_i = self.enum("VmDisk", "bus", "IDE") or "IDE"
         ctype = [v for v in self.c.enum_values(props.get("consistent_type")) or ("CRASH_CONSISTENT",)]
         for vm, disks, nics, nsnap, ci, cd_image in self.snap_jobs:
             ctx = self.cl[ci]
@@ -761,12 +767,11 @@ class WorldBuilder:
                     vol = vol_rows.get(vol_id) if vol_id else None
                     lun = lun_rows.get(lun_id) if lun_id else None
                     fd = fd_tpl.copy()
-                    fd.update(type=t_disk, boot=d + 1, bus=self.rows["VmDisk"] and "VIRTIO", index=d,
+                    fd.update(type=t_disk, boot=d + 1, bus=bus_s if vm.get("win_opt") else bus_v, index=d,
                               path=vol["path"] if vol else "", size=size, storage_policy_uuid=uuid4(rng),
                               vm_volume_local_id=vol["local_id"] if vol else "", elf_image_local_id="",
                               svt_image_local_id="", disk_name=vol["name"] if vol else f"disk{d + 1}", key=d,
                               disabled=False)
-                    fd["bus"] = self.enum("VmDisk", "bus", "SCSI" if vm.get("guest_os_type") == "WINDOWS" else "VIRTIO") or "VIRTIO"
                     if lun is not None:
                         name = uuid4(rng)
                         self.new_lun_snapshot(lun, lun.get("iscsi_target") or lun.get("_target") or ctx["target"]["id"],
@@ -776,7 +781,7 @@ class WorldBuilder:
                     frozen.append({k: v for k, v in fd.items() if k in fd_props and v is not None})
                 if cd_image is not None:
                     fd = fd_tpl.copy()
-                    fd.update(type=t_cd, boot=len(disks) + 1, bus=self.enum("VmDisk", "bus", "IDE") or "IDE",
+                    fd.update(type=t_cd, boot=len(disks) + 1, bus=bus_i,
                               index=len(disks), path=cd_image.get("path", ""), size=cd_image.get("size", 0),
                               storage_policy_uuid="", vm_volume_local_id="",
                               elf_image_local_id=cd_image.get("local_id", ""), svt_image_local_id="",
