@@ -934,7 +934,7 @@ def _execute(schema: QuerySchema, source, q: Query, counting: bool):
         return end - start
     keyed.sort(key=_first_item, reverse=desc)
     rows = [r for _, r in keyed]
-    rows = rows + nulls
+    rows = nulls + rows if desc else rows + nulls
     return rows[start:end]
 
 
