@@ -310,3 +310,14 @@ def test_sdk_derived_contract():
         for row in rows:
             v.validate({"$ref": "#/components/schemas/" + res.schema_name}, store.render(model, row),
                        path=f"{model}[{row['id']}]")
+
+
+def test_named_vm_on_named_host():
+    sc = parse_scenario({"vms": 2, "clusters": [{"name": "p", "hosts": 2,
+                                                 "vms": [{"name": "pinned", "host": "p-node02"}]}]})
+    store = generate(contract("4.6.0"), sc)
+    vm = store.render("Vm", store.find_by("Vm", "name", "pinned")[0])
+    assert vm["host"]["name"] == "p-node02"
+    bad = parse_scenario({"vms": 1, "clusters": [{"name": "p", "vms": [{"name": "x", "host": "nope"}]}]})
+    with pytest.raises(ScenarioError, match="host"):
+        generate(contract("4.6.0"), bad)

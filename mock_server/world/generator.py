@@ -602,6 +602,11 @@ class WorldBuilder:
             host = hosts[counters[ci] % len(hosts)] if hosts else None
             k = counters[ci]
             counters[ci] += 1
+            if spec is not None and spec.host:
+                host = next((h for h in hosts if h["name"] == spec.host), None)
+                if host is None:
+                    raise ScenarioError(f"vms[{spec.name}].host: no host {spec.host!r} in cluster "
+                                        f"{ctx['row']['name']} (hosts: {', '.join(h['name'] for h in hosts)})")
             role = choice(VM_ROLES)
             if spec is not None:
                 name = spec.name
