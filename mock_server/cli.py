@@ -198,7 +198,8 @@ def serve(args) -> int:
           f"\"password\": \"{config.password}\", \"source\": \"{config.source}\"}}", flush=True)
 
     def stop(*_):
-        server.stop()
+        # server.stop() from inside serve()'s own thread waits for itself; unwind instead
+        raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, stop)
     try:
         server.serve()

@@ -34,11 +34,16 @@ def load_doc(arg: str) -> dict:
             return load_sdk_contract(package_dir=pkg or None)
         except Exception as e:  # noqa: BLE001 - report any derivation problem plainly
             raise CompatError(f"cannot derive the contract from SDK {pkg or '(installed)'}: {e}") from e
-    from .contract.loader import ContractError, load_contract
+    path = Path(arg)
     try:
-        return load_contract(arg).doc
-    except ContractError as e:
-        raise CompatError(str(e)) from e
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise CompatError(f"cannot read spec file {path}: {e.strerror}") from e
+    except json.JSONDecodeError as e:
+        raise CompatError(f"spec file {path} is not valid JSON: line {e.lineno}: {e.msg}") from e
+    if not isinstance(doc, dict) or "paths" not in doc or "components" not in doc:
+        raise CompatError(f"spec file {path} is not an OpenAPI document (no paths/components)")
+    return doc
 
 
 def version_of(doc: dict) -> str:

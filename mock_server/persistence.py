@@ -335,6 +335,13 @@ class StateFile:
 
     def save(self, force: bool = False) -> bool:
         with self._write_lock:
+            self.state.world()                   # the loaded world exists once anyone looks
+            with self.state._lock:
+                worlds = list(self.state.worlds.values())
+            for w in worlds:                     # due task milestones count as the change they are
+                if w.tasks is not None:
+                    with w.store.lock:
+                        w.tasks.settle()
             sig = self.signature()
             if not force and sig == self._last:
                 return False

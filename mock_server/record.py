@@ -4,8 +4,8 @@
 crawls, read-only, every standard list query of the contract (`get-<plural>`), page by
 page (`first` + `after` = the last id of the previous page, default order is by id), within
 a budget of requests, reporting progress on stderr. The file holds the records as the API
-rendered them, with secrets masked (string fields named like password, key, token, secret
-or private become "***"):
+rendered them, with secrets masked (string fields named like password, token, secret,
+private, credential or `<qualifier>_key` become "***"; see `is_secret`):
 
     {"format": "cloudtower-mock-recording", "version": 1, "contract": {...},
      "complete": true, "resources": {"Vm": [{...}, ...], ...}}
@@ -31,7 +31,12 @@ from typing import Any, Callable, TextIO
 FORMAT = "cloudtower-mock-recording"
 VERSION = 1
 MASK = "***"
-_SECRET = re.compile(r"(password|passwd|passphrase|secret|token|private|(^|_)keys?($|_))", re.I)
+# password, secret, token, private, credential anywhere; keys with a qualifier (api_key,
+# private_key, access_key). A bare `key` is an identifier in CloudTower (a label's key, a
+# task's key, a disk's bus key) and is kept. Metadata about a secret (password_updated_at,
+# password_expired, token_type...) is kept too.
+_SECRET = re.compile(r"(password|passwd|passphrase|secret|token|private|credential|.+_keys?$)", re.I)
+_NOT_SECRET = re.compile(r"_(at|time|expired|expire|expires|enabled|length|policy|type|id|count|exists)$", re.I)
 
 
 class RecordError(Exception):
@@ -39,7 +44,7 @@ class RecordError(Exception):
 
 
 def is_secret(name: str) -> bool:
-    return bool(_SECRET.search(name))
+    return bool(_SECRET.search(name)) and not _NOT_SECRET.search(name)
 
 
 def mask(value: Any, relations: frozenset[str] | set[str] = frozenset()) -> Any:
@@ -227,6 +232,7 @@ def load_recorded(contract, path: str | Path, on_skip: Callable[[str], None] | N
                     row[name] = value
             rows.append(row)
         pending[model] = rows
+    _merge_projection_extras(contract, doc["resources"], pending)
     present = {m: {r["id"] for r in rows} for m, rows in pending.items()}
     for model, rows in pending.items():
         stored = [(f, p) for f, p in store.plans[model].items() if p.stored]
@@ -247,3 +253,36 @@ def load_recorded(contract, path: str | Path, on_skip: Callable[[str], None] | N
             fixed.append({**row, **changes} if changes else row)
         store.insert_many(model, fixed)
     return store
+
+
+def _merge_projection_extras(contract, resources: dict, pending: dict[str, list[dict]]) -> None:
+    """Some projections embed fields the target's own listing does not render (a GPU
+    device's `vgpu_instance_on_vm_num` inside `VmGpuInfo.gpu_devices`). The store keeps
+    such values on the target row, so put them back there."""
+    extras: dict[str, dict[str, dict]] = {}
+    for model, records in resources.items():
+        res = contract.resources.get(model)
+        if res is None or not isinstance(records, list):
+            continue
+        for rec in records:
+            if not isinstance(rec, dict):
+                continue
+            for name, rel in res.relations.items():
+                tres = contract.resources.get(rel.target)
+                value = rec.get(name)
+                if tres is None or value is None:
+                    continue
+                for item in value if isinstance(value, list) else [value]:
+                    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                        continue
+                    for k, v in item.items():
+                        if k not in tres.properties:
+                            extras.setdefault(rel.target, {}).setdefault(item["id"], {}).setdefault(k, v)
+    for model, by_id in extras.items():
+        rows = pending.get(model)
+        if not rows:
+            continue
+        for i, row in enumerate(rows):
+            add = by_id.get(row["id"])
+            if add:
+                rows[i] = {**{k: v for k, v in add.items() if k not in row}, **row}
