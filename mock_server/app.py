@@ -84,7 +84,7 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
             body, files = _body(state, op)
             world = state.world(request.headers.get(NAMESPACE_HEADER))
             ctx = Ctx(state=state, world=world, op=op, lang=lang, user=user,
-                      headers=dict(request.headers), files=files)
+                      headers=request.headers, files=files)
             handler = behaviour.resolve(op)
             result = handler(ctx, body)
             if isinstance(result, Response):

@@ -38,6 +38,7 @@ class Auth:
     secret: bytes = field(default_factory=lambda: os.urandom(32))
     api_keys: dict[str, dict] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _verified: dict[str, dict] = field(default_factory=dict)   # token -> claims (tokens never expire)
 
     def check_login(self, username: str, password: str, source: str | None) -> Account | None:
         source = source or "LOCAL"
@@ -66,6 +67,17 @@ class Auth:
         key = self.api_keys.get(token)
         if key is not None:
             return {"id": key["user_id"], "username": key["username"], "api_key": key["id"]}
+        claims = self._verified.get(token)
+        if claims is not None:
+            return claims
+        claims = self._verify_jwt(token)
+        if claims is not None:
+            if len(self._verified) > 10000:
+                self._verified.clear()
+            self._verified[token] = claims
+        return claims
+
+    def _verify_jwt(self, token: str) -> dict | None:
         parts = token.split(".")
         if len(parts) != 3:
             return None
