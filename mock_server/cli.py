@@ -173,6 +173,9 @@ def serve(args) -> int:
     app = create_app(config, contract=contract, world_factory=lambda: store)
     state = app.config["MOCK_STATE"]
     state.world()                      # build the default world now, not on the first request
+    import gc
+    gc.collect()
+    gc.freeze()                        # the loaded world is long-lived: keep it out of GC passes
     state_file = _attach_state_file(state, config.state_file, saved)
     if isinstance(state_file, int):
         return state_file
