@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -36,7 +37,7 @@ def load_doc(arg: str) -> dict:
             raise CompatError(f"cannot derive the contract from SDK {pkg or '(installed)'}: {e}") from e
     path = Path(arg)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = _read_spec(str(path.resolve()), path.stat().st_mtime_ns)
     except OSError as e:
         raise CompatError(f"cannot read spec file {path}: {e.strerror}") from e
     except json.JSONDecodeError as e:
@@ -44,6 +45,11 @@ def load_doc(arg: str) -> dict:
     if not isinstance(doc, dict) or "paths" not in doc or "components" not in doc:
         raise CompatError(f"spec file {path} is not an OpenAPI document (no paths/components)")
     return doc
+
+
+@lru_cache(maxsize=8)
+def _read_spec(path: str, _mtime: int) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def version_of(doc: dict) -> str:
