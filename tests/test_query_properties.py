@@ -309,3 +309,32 @@ def test_point_lookups_via_index(dataset, vid, cid):
                   {"title": "a"}, {"pos_in": [1, "2"]}):
         args = {"where": where}
         assert find(qs, indexed, "Vm", args) == find(qs, plain, "Vm", args)
+
+
+_JUNK = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2 ** 40, 2 ** 40), st.floats(allow_nan=True),
+              st.sampled_from(["", "x", "2", "1.5", "2021", "A", "v01", "nope"] + STRINGS)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.sampled_from(["AND", "OR", "NOT", "id", "name_in",
+                                                             "cpu_gt", "cluster", "labels_some",
+                                                             "bogus", "key", "value"]),
+                                            inner, max_size=3)),
+    max_leaves=8)
+_WHERE_KEYS = [f + op for f, base in _scalar_fields("Vm") for op in ref.OPS[base]] + \
+    ["AND", "OR", "NOT", "cluster", "labels_some", "labels_every", "labels_none", "bogus", "labels"]
+
+
+@settings(PROPS, max_examples=400)
+@given(st.dictionaries(st.sampled_from(_WHERE_KEYS), _JUNK, max_size=3),
+       st.dictionaries(st.sampled_from(["orderBy", "first", "last", "skip", "after", "before"]),
+                       _JUNK, max_size=3),
+       datasets())
+def test_junk_input_raises_only_query_errors(where, rest, dataset):
+    qs, src = engine_source(dataset)
+    args = {"where": where, **rest}
+    try:
+        rows = find(qs, src, "Vm", args)
+    except QueryError as e:
+        assert e.message
+        return
+    assert count(qs, src, "Vm", args) == len(rows)
