@@ -14,6 +14,7 @@ rename shows everywhere at once.
 from __future__ import annotations
 
 import itertools
+import operator
 import os
 import re
 import threading
@@ -402,6 +403,22 @@ class StoreSource:
 
     def related(self, model: str, row: dict, relation: str):
         return self.store.related_ids(model, row, relation)
+
+    # fast paths the engine binds once per query (see DictSource)
+    def row_getter(self, model: str):
+        return self.store.tables[model].rows.get
+
+    def value_getter(self, model: str, field: str):
+        return operator.methodcaller("get", field)
+
+    def related_getter(self, model: str, relation: str):
+        plan = self.store.plans[model].get(relation)
+        if plan is not None and plan.stored:
+            if plan.many:
+                return lambda row: row.get(relation) or []
+            return operator.methodcaller("get", relation)
+        related = self.store.related_ids
+        return lambda row: related(model, row, relation)
 
     def lookup(self, model: str, field: str, value: Any):
         t = self.store.tables[model]
