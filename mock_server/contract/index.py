@@ -279,19 +279,12 @@ class Contract:
         for key, ks in where_props.items():
             if key in ("AND", "OR", "NOT") or key in res.properties:
                 continue
-            base = key
-            for suffix in OPERATOR_SUFFIXES:
-                if key.endswith(suffix) and key[: -len(suffix)] in res.properties:
-                    base = None
-                    break
-            if base is None:
+            if any(key.endswith(sfx) and key[: -len(sfx)] in res.properties for sfx in OPERATOR_SUFFIXES):
                 continue
             stem = _strip_suffix(key)
-            if stem in res.properties or stem in res.scalar_fields:
+            if stem in res.scalar_fields or (ref_name(ks) or "").endswith("WhereInput"):
                 continue
-            kind, enum = self._scalar_kind(stem, ks, where_props)
-            if ref_name(ks) and ref_name(ks).endswith("WhereInput"):
-                continue
+            kind, enum = self._scalar_kind(stem, where_props.get(stem, ks), where_props)
             res.scalar_fields[stem] = FieldDesc(stem, kind, True, enum, sortable=False)
 
     def _relation_target(self, fname: str, fschema: dict, where_props: dict) -> tuple[str | None, bool, str | None]:
