@@ -1,0 +1,310 @@
+"""The schema suite: schemathesis over the contract's operations.
+
+For each operation in scope (a seeded sample; read-only targets: only `get-*`), schemathesis
+generates positive and negative requests; every answer must pass the checks
+not_a_server_error, status_code_conformance, content_type_conformance,
+response_schema_conformance and response_headers_conformance, carry an
+`x-tower-request-id` header, and negative requests (wrong types, missing required fields,
+unknown keys, as judged by the full contract) must get a 4xx. Requests without a token
+must get 401 on every secured operation.
+
+CloudTower's filter inputs are deeply recursive (VmWhereInput reaches every other
+WhereInput), which makes schemathesis' generation take minutes per operation. Generation
+therefore runs on a *narrowed* copy of the document: each `*WhereInput` keeps a seeded
+handful of its scalar keys and no relation/logic keys. A narrowed schema accepts a subset of
+what the full one accepts, so positive cases stay valid; negative cases are re-judged
+against the full contract before a 4xx is demanded. Responses are checked against the
+document as given (only the 4.3+ generator bug, a response header literally named
+`CommonHeader`, is dropped).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+import uuid
+from typing import Any, Callable
+
+from .report import (AUTH, CONTENT_TYPE, ERROR_BODY, HARNESS, NEGATIVE_ACCEPTED, REQUEST_ID,
+                     RESPONSE_HEADERS, RESPONSE_SCHEMA, SERVER_ERROR, STATUS_CODE, TRANSPORT, SuiteResult)
+from .target import Target, is_read_only
+
+NAMESPACE_HEADER = "X-Mock-Namespace"
+# Always in the sample when in scope: the operations most clients use.
+CORE_OPERATIONS = ("/get-vms", "/get-vms-connection", "/get-clusters", "/get-hosts", "/get-tasks",
+                   "/get-vm-disks", "/get-labels", "/get-tasks-connection", "/get-clusters-connection",
+                   "/create-vm", "/delete-vm", "/start-vm", "/update-label", "/create-vm-snapshot")
+WHERE_KEYS_KEPT = 8
+
+
+def _where_ref(contract, s: Any) -> bool:
+    from mock_server.contract.index import ref_name
+    if not isinstance(s, dict):
+        return False
+    if s.get("type") == "array":
+        return _where_ref(contract, s.get("items"))
+    n = ref_name(s)
+    return bool(n and n.endswith("WhereInput"))
+
+
+def narrowed_doc(contract, paths: list[str], seed: int) -> dict:
+    """A copy of the document for generation: only `paths`, shallow WhereInputs."""
+    doc = copy.deepcopy(contract.doc)
+    doc["paths"] = {p: doc["paths"][p] for p in paths if p in doc["paths"]}
+    rng = random.Random(seed)
+    for name, s in doc.get("components", {}).get("schemas", {}).items():
+        if name.endswith("WhereInput") and isinstance(s.get("properties"), dict):
+            keys = [k for k, v in s["properties"].items() if not _where_ref(contract, v)]
+            must = [k for k in ("id", "id_in", "name", "name_contains") if k in keys]
+            rest = sorted(k for k in keys if k not in must)
+            keep = must + rng.sample(rest, min(WHERE_KEYS_KEPT, len(rest)))
+            s["properties"] = {k: s["properties"][k] for k in keep}
+            s.pop("required", None)
+    for item in doc["paths"].values():
+        for op in item.values():
+            if not isinstance(op, dict):
+                continue
+            for resp in (op.get("responses") or {}).values():
+                hdrs = resp.get("headers") if isinstance(resp, dict) else None
+                if isinstance(hdrs, dict) and "CommonHeader" in hdrs:
+                    del hdrs["CommonHeader"]
+    return doc
+
+
+def operations_in_scope(contract, target: Target, mutations: bool) -> list[str]:
+    out = []
+    for path, op in contract.operations.items():
+        if op.content_type and op.content_type.startswith("multipart/"):
+            continue            # uploads: not generated (binary bodies)
+        if "Basic" in op.security:
+            continue            # resource-changes: another credential
+        if path == "/login" or path.endswith("openapi.json"):
+            continue
+        if is_read_only(path):
+            out.append(path)
+        elif mutations:
+            out.append(path)
+    return sorted(out)
+
+
+def sample_operations(contract, in_scope: list[str], n: int | None, seed: int) -> list[str]:
+    """Core operations first, then a seeded pick spread over the families."""
+    if n is None or n >= len(in_scope):
+        return list(in_scope)
+    rng = random.Random(seed)
+    chosen = [p for p in CORE_OPERATIONS if p in in_scope][: max(1, n // 3)]
+    by_family: dict[str, list[str]] = {}
+    for p in in_scope:
+        if p not in chosen:
+            by_family.setdefault(contract.operations[p].family, []).append(p)
+    for v in by_family.values():
+        rng.shuffle(v)
+    fams = sorted(by_family)
+    while len(chosen) < n and any(by_family.values()):
+        for f in fams:
+            if by_family[f] and len(chosen) < n:
+                chosen.append(by_family[f].pop())
+    return sorted(chosen)
+
+
+class SchemaSuite:
+    def __init__(self, target: Target, contract, *, seed: int = 0, max_examples: int = 5,
+                 max_operations: int | None = 60, time_budget: float = 120.0,
+                 log: Callable[[str], None] = print, operations: list[str] | None = None):
+        self.target = target
+        self.contract = contract
+        self.seed = seed
+        self.max_examples = max_examples
+        self.max_operations = max_operations
+        self.time_budget = time_budget
+        self.log = log
+        self.operations = operations
+        from mock_server.contract.validate import Validator
+        self.validator = Validator(contract, strict_additional=True)
+        self.result = SuiteResult("schema")
+        self._error_body = contract.find_schema("ErrorBody")
+
+    # ------------------------------------------------------------------- checks
+    def _checks(self):
+        from schemathesis.checks import not_a_server_error
+        from schemathesis.specs.openapi import checks as oc
+        checks = [("not_a_server_error", not_a_server_error, SERVER_ERROR),
+                  ("status_code_conformance", oc.status_code_conformance, STATUS_CODE),
+                  ("content_type_conformance", oc.content_type_conformance, CONTENT_TYPE),
+                  ("response_schema_conformance", oc.response_schema_conformance, RESPONSE_SCHEMA)]
+        if hasattr(oc, "response_headers_conformance"):
+            checks.append(("response_headers_conformance", oc.response_headers_conformance, RESPONSE_HEADERS))
+        return checks
+
+    def run(self) -> SuiteResult:
+        import schemathesis
+        res = self.result
+        t = self.target
+        mutations = t.safety.allow_mutations and t.is_mock
+        if t.safety.allow_mutations and not t.is_mock:
+            res.note("mutating operations are not fuzzed against a real CloudTower (only the stateful "
+                     "suite mutates, under the prefix/budget rules); schema suite is read-only here")
+        in_scope = self.operations or operations_in_scope(self.contract, t, mutations)
+        paths = sample_operations(self.contract, in_scope, self.max_operations, self.seed)
+        res.note(f"{len(paths)} of {len(in_scope)} operations in scope "
+                 f"({'all families, mutations isolated in a scratch namespace of the mock' if mutations else 'read-only'}); "
+                 f"{self.max_examples} example(s) per operation and mode")
+        self.log(f"[schema] {len(paths)} operations, {self.max_examples} examples each (positive + negative)")
+        doc = narrowed_doc(self.contract, paths, self.seed)
+        schema = schemathesis.openapi.from_dict(doc)
+        checks = self._checks()
+        deadline = time.monotonic() + self.time_budget
+        scratch = {NAMESPACE_HEADER: f"ctm-schema-{self.seed}-{uuid.uuid4().hex[:6]}"} if mutations else {}
+        self._probe_auth(paths)
+        for i, path in enumerate(paths):
+            if time.monotonic() > deadline:
+                res.note(f"time budget reached after {i} of {len(paths)} operations")
+                break
+            method = self.contract.operations[path].method.upper()
+            try:
+                api_op = schema[path][method]
+            except KeyError:
+                res.fail(path, HARNESS, "schemathesis did not load this operation")
+                continue
+            headers = dict(scratch) if not is_read_only(path) else {}
+            for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+                self._fuzz(api_op, path, mode, checks, headers, deadline)
+            if (i + 1) % 10 == 0:
+                self.log(f"[schema]   {i + 1}/{len(paths)} operations, {res.checks} checks, "
+                         f"{len(res.failures)} defect(s)")
+        return res.finish()
+
+    def _fuzz(self, api_op, path: str, mode, checks, headers: dict, deadline: float) -> None:
+        from hypothesis import HealthCheck, Phase, given, settings
+        from hypothesis import seed as hseed
+        import schemathesis
+        negative = mode == schemathesis.GenerationMode.NEGATIVE
+        op = self.contract.operations[path]
+
+        @hseed(self.seed)
+        @settings(max_examples=self.max_examples, database=None, deadline=None, phases=[Phase.generate],
+                  suppress_health_check=list(HealthCheck), derandomize=False)
+        @given(api_op.as_strategy(generation_mode=mode))
+        def one(case):
+            if time.monotonic() > deadline:
+                return
+            self._exercise(case, op, path, negative, checks, headers)
+
+        try:
+            one()
+        except Exception as e:       # generation problems are the harness', not the target's
+            self.result.note(f"{path} ({'negative' if negative else 'positive'}): generation stopped: "
+                             f"{type(e).__name__}: {str(e)[:200]}")
+
+    def _exercise(self, case, op, path: str, negative: bool, checks, headers: dict) -> None:
+        res = self.result
+        t = self.target
+        case.headers = dict(case.headers or {})
+        for k in [k for k in case.headers if k.lower() == "authorization"]:
+            del case.headers[k]
+        if op.security:
+            case.headers.update(t.auth_headers())
+        case.headers.update(headers)
+        try:
+            response = case.call(base_url=t.api, timeout=t.timeout)
+        except Exception as e:
+            res.fail(path, TRANSPORT, f"{type(e).__name__}: {str(e)[:300]}")
+            return
+        t.requests_sent += 1
+        status = response.status_code
+        for name, fn, kind in checks:
+            res.check(path)
+            try:
+                case.validate_response(response, checks=[fn])
+            except AssertionError as e:
+                if kind == SERVER_ERROR and status < 500:
+                    continue
+                res.fail(path, kind, f"HTTP {status}: {_failure_text(e)}; request body {_short(case.body)}")
+            except Exception as e:
+                res.note(f"{path}: check {name} could not run: {type(e).__name__}: {str(e)[:200]}")
+        res.check(path)
+        if not response.headers.get("x-tower-request-id"):
+            res.fail(path, REQUEST_ID, f"HTTP {status} answer without x-tower-request-id")
+        if 400 <= status < 600 and self._error_body and "json" in response.headers.get("content-type", ""):
+            res.check(path)
+            try:
+                self.validator.validate({"$ref": "#/components/schemas/" + self._error_body}, response.json())
+            except Exception as e:
+                res.fail(path, ERROR_BODY, f"HTTP {status}: {str(e)[:300]}")
+        if negative:
+            body = case.body if not _is_not_set(case.body) else None
+            if self._invalid(op, body, case) and 200 <= status < 300:
+                res.check(path)
+                res.fail(path, NEGATIVE_ACCEPTED, f"HTTP {status} for an invalid request: {_short(body)}")
+
+    def _invalid(self, op, body, case) -> bool:
+        """Is the request invalid under the *full* contract? (body, or content-language header)"""
+        lang = None
+        for k, v in (case.headers or {}).items():
+            if k.lower() == "content-language":
+                lang = v
+        if lang is not None and any(p.get("name", "").lower() == "content-language" for p in op.parameters):
+            allowed = set(self.contract.enum_values(
+                next(p for p in op.parameters if p.get("name", "").lower() == "content-language").get("schema")))
+            if allowed and lang not in allowed:
+                return True
+        if op.request_schema is None or (op.content_type or "").startswith("multipart/"):
+            return False
+        if body is None:
+            return op.body_required and self.contract.resolve(op.request_schema).get("type") == "array"
+        try:
+            self.validator.validate(op.request_schema, body)
+        except Exception:
+            return True
+        return False
+
+    def _probe_auth(self, paths: list[str]) -> None:
+        """No token (and a garbage token) -> 401 on secured operations."""
+        res = self.result
+        for path in paths:
+            op = self.contract.operations[path]
+            if not op.security or op.method != "post" or not is_read_only(path):
+                continue
+            for label, hdr in (("no token", {}), ("a bogus token", {"Authorization": "Bearer not-a-token"})):
+                res.check(path)
+                try:
+                    r = self.target.session.post(self.target.url(path), json={}, headers=hdr,
+                                                 timeout=self.target.timeout)
+                except Exception as e:
+                    res.fail(path, TRANSPORT, f"{type(e).__name__}: {e}")
+                    break
+                if r.status_code >= 500:
+                    res.fail(path, SERVER_ERROR, f"HTTP {r.status_code} for a request with {label}")
+                elif r.status_code != 401:
+                    res.fail(path, AUTH, f"HTTP {r.status_code} for a request with {label}")
+                if not r.headers.get("x-tower-request-id"):
+                    res.fail(path, REQUEST_ID, f"HTTP {r.status_code} answer without x-tower-request-id")
+
+
+def _is_not_set(v) -> bool:
+    return type(v).__name__ == "NotSet"
+
+
+def _short(v, n: int = 200) -> str:
+    import json
+    try:
+        s = json.dumps(v, ensure_ascii=True, default=str)
+    except Exception:
+        s = repr(v)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _failure_text(e: BaseException) -> str:
+    subs = getattr(e, "exceptions", None)
+    if subs:
+        parts = []
+        for f in subs:
+            title = getattr(f, "title", "") or type(f).__name__
+            msg = getattr(f, "message", "") or str(f)
+            parts.append(f"{title}: {msg}")
+        text = " | ".join(parts)
+    else:
+        text = str(e)
+    text = " ".join(text.split())
+    return text[:700]
