@@ -15,7 +15,7 @@ import orjson
 from flask import Flask, Response, g, request
 
 from . import behaviour
-from .behaviour import Ctx
+from .behaviour import Ctx, RawJSON
 from .contract.index import Contract
 from .contract.validate import ValidationError
 from .errors import ApiError, bad_request, not_found, unauthorized
@@ -69,24 +69,27 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
     def api(name: str):
         path = "/" + name
         lang = "en-US"
+        req = request._get_current_object()     # one proxy lookup, not one per access
         try:
             op = state.contract.operations.get(path)
-            if name == "openapi.json" and request.method == "GET" and op is None:
+            if name == "openapi.json" and req.method == "GET" and op is None:
                 return json_response(state.contract.doc)
             if op is None:
                 raise not_found(f"Operation {path} does not exist in CloudTower {state.contract.version}",
                                 f"接口 {path} 在 CloudTower {state.contract.version} 中不存在")
-            if request.method.lower() != op.method:
-                raise not_found(f"Operation {path} does not answer {request.method}; use {op.method.upper()}",
-                                f"接口 {path} 不支持 {request.method}; 请使用 {op.method.upper()}")
-            lang = _language(op, _languages)
-            user = _authenticate(state, op)
-            body, files = _body(state, op)
-            world = state.world(request.headers.get(NAMESPACE_HEADER))
+            if req.method.lower() != op.method:
+                raise not_found(f"Operation {path} does not answer {req.method}; use {op.method.upper()}",
+                                f"接口 {path} 不支持 {req.method}; 请使用 {op.method.upper()}")
+            lang = _language(req, op, _languages)
+            user = _authenticate(req, state, op)
+            body, files = _body(req, state, op)
+            world = state.world(req.headers.get(NAMESPACE_HEADER))
             ctx = Ctx(state=state, world=world, op=op, lang=lang, user=user,
-                      headers=request.headers, files=files)
+                      headers=req.headers, files=files)
             handler = behaviour.resolve(op)
             result = handler(ctx, body)
+            if isinstance(result, RawJSON):
+                return Response(result.data, status=200, mimetype="application/json")
             if isinstance(result, Response):
                 return result
             return json_response(result)
@@ -142,7 +145,7 @@ def _language_enum(contract: Contract) -> frozenset[str] | None:
     return None
 
 
-def _language(op, enum: frozenset[str] | None) -> str:
+def _language(request, op, enum: frozenset[str] | None) -> str:
     value = request.headers.get("content-language")
     if value is None:
         return "en-US"
@@ -162,7 +165,7 @@ def _language(op, enum: frozenset[str] | None) -> str:
     return "zh-CN" if value == "zh-CN" else "en-US"
 
 
-def _authenticate(state: MockState, op) -> dict | None:
+def _authenticate(request, state: MockState, op) -> dict | None:
     if not op.security:
         return None
     header = request.headers.get("Authorization")
@@ -177,7 +180,7 @@ def _authenticate(state: MockState, op) -> dict | None:
     raise unauthorized()
 
 
-def _body(state: MockState, op) -> tuple[Any, dict]:
+def _body(request, state: MockState, op) -> tuple[Any, dict]:
     if op.method == "get":
         args = request.args.to_dict()
         _check_query(state, op, args)
@@ -185,7 +188,7 @@ def _body(state: MockState, op) -> tuple[Any, dict]:
     if op.content_type is None:
         return None, {}
     if op.content_type.startswith("multipart/"):
-        return _multipart(state, op)
+        return _multipart(request, state, op)
     raw = request.get_data(cache=False)
     ctype = (request.mimetype or "").lower()
     if not raw.strip():
@@ -217,7 +220,7 @@ def _is_object(state: MockState, schema: dict) -> bool:
     return r.get("type", "object") == "object" and r.get("type") != "array"
 
 
-def _multipart(state: MockState, op) -> tuple[dict, dict]:
+def _multipart(request, state: MockState, op) -> tuple[dict, dict]:
     if not (request.mimetype or "").startswith("multipart/"):
         raise bad_request(f"Content-Type must be multipart/form-data, got {request.mimetype or 'none'}",
                           f"Content-Type 必须为 multipart/form-data")

@@ -92,8 +92,20 @@ class Journal:
         if limit is not None:
             items = items[-limit:] if limit > 0 else []
         if full:
-            return [dict(e) for e in items]
-        return [{k: v for k, v in e.items() if k not in ("body", "query")} for e in items]
+            return [_with_body(e) for e in items]
+        return [{k: v for k, v in e.items() if k not in ("raw_body", "query")} for e in items]
+
+
+def _with_body(entry: dict) -> dict:
+    """An entry with its request body decoded (kept raw on the hot path, parsed on reading)."""
+    out = {k: v for k, v in entry.items() if k != "raw_body"}
+    raw = entry.get("raw_body")
+    if raw is not None:
+        try:
+            out["body"] = orjson.loads(raw) if raw.strip() else None
+        except orjson.JSONDecodeError:
+            out["body"] = raw[:2000].decode("utf-8", "replace")
+    return out
 
 
 # ------------------------------------------------------------------------- faults
@@ -320,9 +332,9 @@ class JournalMiddleware:
             "namespace": environ.get(NAMESPACE_ENV) or "default", "status": None, "duration_ms": None,
             "error": None, "faults": [],
         }
-        body = self._keep_body(environ)
-        if body is not None:
-            entry["body"] = body
+        raw = self._keep_body(environ)
+        if raw is not None:
+            entry["raw_body"] = raw
         if environ.get("QUERY_STRING"):
             entry["query"] = environ["QUERY_STRING"]
         named = {s.strip() for s in environ.get(FAULT_HEADER, "").split(",") if s.strip()}
@@ -373,8 +385,8 @@ class JournalMiddleware:
             self.journal.add(entry)
 
     @staticmethod
-    def _keep_body(environ) -> Any:
-        """Read (and put back) a JSON request body so that the journal can keep it."""
+    def _keep_body(environ) -> bytes | None:
+        """Read (and put back) a JSON request body so that the journal can keep it (raw)."""
         ctype = environ.get("CONTENT_TYPE", "")
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -386,10 +398,7 @@ class JournalMiddleware:
         raw = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(raw)
         environ["CONTENT_LENGTH"] = str(len(raw))
-        try:
-            return orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError:
-            return raw[:2000].decode("utf-8", "replace")
+        return raw
 
 
 def _reason(status: int) -> str:

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+import orjson
+
 from .contract.index import Contract, Resource, ref_name
 
 INDEXED_SCALARS = ("name", "local_id")
@@ -212,6 +214,8 @@ class Store:
             m: Table(m, [f for f, p in self.plans[m].items() if p.stored]) for m in contract.resources}
         self._renderers: dict[str, Any] = {}
         self.revision = 0
+        self._json_cache: dict[tuple[str, str], bytes] = {}
+        self._json_cache_rev = -1
 
     # ------------------------------------------------------------------ writes
     def insert(self, model: str, row: dict) -> dict:
@@ -312,6 +316,18 @@ class Store:
         if r is None:
             r = self._renderers[model] = self._compile_renderer(model)
         return r(row)
+
+    def render_json(self, model: str, row: dict) -> bytes:
+        """`render` serialised, cached until the next write anywhere in the store (a rename
+        of a cluster changes every VM's projection, so any write invalidates)."""
+        if self._json_cache_rev != self.revision or len(self._json_cache) > 50_000:
+            self._json_cache.clear()
+            self._json_cache_rev = self.revision
+        key = (model, row["id"])
+        data = self._json_cache.get(key)
+        if data is None:
+            data = self._json_cache[key] = orjson.dumps(self.render(model, row))
+        return data
 
     def _compile_renderer(self, model: str):
         res: Resource = self.contract.resources[model]

@@ -39,6 +39,14 @@ class Ctx:
         return self.world.store
 
 
+class RawJSON:
+    """A handler result that is already serialised JSON (bytes)."""
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+
 def operation(*names: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         for n in names:

@@ -8,7 +8,7 @@ from ..errors import ApiError
 from ..query import QueryError
 from ..query import engine
 from ..store import StoreSource
-from . import Ctx, family
+from . import Ctx, RawJSON, family
 
 
 def query_error(e: QueryError) -> ApiError:
@@ -25,7 +25,6 @@ def find_rows(ctx: Ctx, model: str, args: dict | None) -> list[dict]:
     args = args or {}
     schema = ctx.contract.query_schema
     try:
-        engine.validate_args(schema, model, args)
         return engine.find(schema, StoreSource(ctx.store), model, args)
     except QueryError as e:
         raise query_error(e) from e
@@ -39,7 +38,7 @@ def list_resources(ctx: Ctx, body: dict | None):
         if ctx.world.tasks is not None:
             ctx.world.tasks.settle()
         rows = find_rows(ctx, model, body)
-        return [store.render(model, r) for r in rows]
+        return RawJSON(b"[" + b",".join([store.render_json(model, r) for r in rows]) + b"]")
 
 
 @family(CONNECTION)
@@ -51,7 +50,6 @@ def count_resources(ctx: Ctx, body: dict | None):
         if ctx.world.tasks is not None:
             ctx.world.tasks.settle()
         try:
-            engine.validate_args(schema, model, body or {})
             n = engine.count(schema, StoreSource(store), model, body or {})
         except QueryError as e:
             raise query_error(e) from e
