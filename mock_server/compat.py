@@ -21,6 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+from .contract.loader import ContractError, read_spec
+
 
 class CompatError(Exception):
     pass
@@ -37,19 +39,14 @@ def load_doc(arg: str) -> dict:
             raise CompatError(f"cannot derive the contract from SDK {pkg or '(installed)'}: {e}") from e
     path = Path(arg)
     try:
-        doc = _read_spec(str(path.resolve()), path.stat().st_mtime_ns)
-    except OSError as e:
-        raise CompatError(f"cannot read spec file {path}: {e.strerror}") from e
-    except json.JSONDecodeError as e:
-        raise CompatError(f"spec file {path} is not valid JSON: line {e.lineno}: {e.msg}") from e
-    if not isinstance(doc, dict) or "paths" not in doc or "components" not in doc:
-        raise CompatError(f"spec file {path} is not an OpenAPI document (no paths/components)")
-    return doc
+        return _read_spec(str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0)
+    except ContractError as e:
+        raise CompatError(str(e)) from e
 
 
 @lru_cache(maxsize=8)
 def _read_spec(path: str, _mtime: int) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    return read_spec(path)
 
 
 def version_of(doc: dict) -> str:

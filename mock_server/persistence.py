@@ -23,12 +23,13 @@ import itertools
 import logging
 import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from .fileutil import atomic_write
 
 log = logging.getLogger("cloudtower_mock.persistence")
 
@@ -264,31 +265,6 @@ def import_state(state, doc: dict, source: str = "state") -> dict:
 
 
 # ----------------------------------------------------------------------- the file
-def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=str(path.parent or "."))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:                                   # make the rename itself durable
-        dfd = os.open(str(path.parent or "."), os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-
-
 def read_state_file(contract, path: str | os.PathLike) -> dict | None:
     """The validated document of an existing state file; None when the file does not exist."""
     p = Path(path)

@@ -32,8 +32,9 @@ import importlib.util
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
+
+from ..fileutil import atomic_write
 from typing import Any
 
 __all__ = [
@@ -814,18 +815,7 @@ def load_sdk_contract(
     doc = derive_openapi(package_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_dumps(doc))
-            os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cache may be shared
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(path, _dumps(doc), mode=0o644, durable=False)  # the cache may be shared
     except OSError:
         pass  # a read-only cache location must not break loading
     return doc
