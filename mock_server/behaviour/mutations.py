@@ -548,3 +548,59 @@ def generic_fallback(ctx: Ctx, body: Any):
         if kind == "string":
             return ""
         return synth_full(contract, schema) if schema else None
+
+
+# --------------------------------------------------------- helpers for real behaviours
+
+
+def require_row(ctx: Ctx, model: str, rid: Any, field: str) -> dict:
+    """The row `rid` of `model`, or a 400 naming the field and the id."""
+    row = ctx.store.get(model, rid) if isinstance(rid, str) and model in ctx.store.tables else None
+    if row is None:
+        raise not_found_id(field, model, rid)
+    return row
+
+
+def refuse_duplicate(ctx: Ctx, model: str, values: dict, *, scope: dict | None = None,
+                     exclude: Iterable[str] = (), label: str | None = None) -> None:
+    """400 when another `model` row has the same `values` (within `scope` {relation: id})."""
+    store = ctx.store
+    excluded = set(exclude)
+    (first_field, first_value), = list(values.items())[:1]
+    for r in store.find_by(model, first_field, first_value):
+        if r["id"] in excluded or any(r.get(k) != v for k, v in values.items()):
+            continue
+        if scope and any(store.related_ids(model, r, k) != v for k, v in scope.items()):
+            continue
+        what = label or model
+        shown = ", ".join(f"{k} '{v}'" for k, v in values.items())
+        raise bad_request(f"{what} with {shown} already exists" + (" in this cluster" if scope else ""),
+                          f"{what} {shown} 已存在")
+
+
+def row_restorer(ctx: Ctx, model: str, before: Iterable[dict], created: Iterable[str] = ()):
+    """A rollback: drop the rows created, put back the rows as they were."""
+    store = ctx.store
+    before = [dict(r) for r in before]
+    created = list(created)
+
+    def undo():
+        for rid in created:
+            if store.get(model, rid) is not None:
+                store.delete(model, rid)
+        for row in before:
+            store.tables[model].put(row)
+            store.revision += 1
+    return undo
+
+
+def chain(*fns):
+    """One callback running each of `fns` (None skipped)."""
+    fns = [f for f in fns if f is not None]
+    if not fns:
+        return None
+
+    def run():
+        for f in fns:
+            f()
+    return run
