@@ -145,3 +145,121 @@ def rollback_vm(ctx: Ctx, body: Any):
                              extra_locks=[("VmSnapshot", snap["id"])])
             results.append((tid, "Vm", row["id"]))
         return respond(ctx, results)
+
+
+# ------------------------------------------------------------------ volume snapshots
+
+def _vol_snapshot_fields(ctx: Ctx, vol: dict) -> dict:
+    return {"vm_volume": vol["id"], "cluster": vol.get("cluster"),
+            "type": "KVM_VOLUME_ISCSI_SNAPSHOT" if vol.get("lun") else "KVM_VOLUME_SNAPSHOT",
+            "elf_storage_policy": vol.get("elf_storage_policy"), "zbs_snapshot_uuid": str(uuid.uuid4()),
+            "volume_size": float(vol.get("size") or 0), "size": float(vol.get("size") or 0),
+            "unique_size": 0.0, "shared_size": 0.0, "volume_sharing": bool(vol.get("sharing")),
+            "local_id": str(uuid.uuid4())}
+
+
+@operation("create-vm-volume-snapshot")
+def create_volume_snapshot(ctx: Ctx, body: Any):
+    store = ctx.store
+    with store.lock:
+        settle(ctx)
+        items = body_items(body)
+        planned = []
+        for i, item in enumerate(items):
+            vol = store.get("VmVolume", item.get("volume_id") or "")
+            if vol is None:
+                raise not_found_id(f"[{i}].volume_id", "VmVolume", item.get("volume_id"))
+            if any(s.get("name") == item.get("name") for s in store.find_by("VmVolumeSnapshot", "vm_volume", vol["id"])):
+                raise bad_request(f"[{i}].name: volume {vol.get('name')} already has a snapshot named "
+                                  f"'{item.get('name')}'", f"[{i}].name: 该卷已有同名快照")
+            planned.append((vol, item))
+        check_unlocked(ctx, "VmVolume", [v for v, _ in planned])
+        now = iso(ctx.world.tasks.clock.now() if ctx.world.tasks else 0)
+        made = []
+        props = ctx.contract.resources["VmVolumeSnapshot"].properties
+        for vol, item in planned:
+            row = {k: v for k, v in _vol_snapshot_fields(ctx, vol).items() if k in props}
+            row.update({"name": item["name"], "description": item.get("description") or "", "local_created_at": now,
+                        "entityAsyncStatus": None})
+            if "createAt" in props:
+                row["createAt"] = now
+            if row.get("elf_storage_policy") is None:
+                row.pop("elf_storage_policy")
+            made.append((store.insert("VmVolumeSnapshot", fill_required(ctx, "VmVolumeSnapshot", row)), vol))
+        results = [(start_task(ctx, "VmVolumeSnapshot", s["id"], "create", name=s["name"],
+                               extra_locks=[("VmVolume", vol["id"])]), "VmVolumeSnapshot", s["id"])
+                   for s, vol in made]
+        return respond(ctx, results)
+
+
+def _volume_snapshot(ctx: Ctx, i: int, item: dict) -> dict:
+    snap = ctx.store.get("VmVolumeSnapshot", item.get("volume_snapshot_id") or "")
+    if snap is None:
+        raise not_found_id(f"[{i}].volume_snapshot_id", "VmVolumeSnapshot", item.get("volume_snapshot_id"))
+    return snap
+
+
+@operation("rollback-vm-volume")
+def rollback_volume(ctx: Ctx, body: Any):
+    """The snapshot's volume goes back to it; refused while a running VM mounts the volume."""
+    store = ctx.store
+    with store.lock:
+        settle(ctx)
+        planned = []
+        for i, item in enumerate(body_items(body)):
+            snap = _volume_snapshot(ctx, i, item)
+            vol = store.get("VmVolume", snap.get("vm_volume")) if snap.get("vm_volume") else None
+            if vol is None:
+                raise bad_request(f"[{i}].volume_snapshot_id: the volume of snapshot {snap.get('name')} no longer "
+                                  f"exists; rebuild a volume from it instead", f"[{i}].volume_snapshot_id: 快照的源卷已不存在")
+            for d in store.related_ids("VmVolume", vol, "vm_disks"):
+                vm = store.get("Vm", (store.get("VmDisk", d) or {}).get("vm") or "")
+                if vm is not None and vm.get("status") in ("RUNNING", "SUSPENDED"):
+                    raise bad_request(f"[{i}].volume_snapshot_id: volume {vol.get('name')} is in use by VM "
+                                      f"{vm.get('name')}, which is {vm.get('status')}; shut it down first",
+                                      f"[{i}].volume_snapshot_id: 卷正被运行中的虚拟机 {vm.get('name')} 使用")
+            planned.append((snap, vol))
+        check_unlocked(ctx, "VmVolume", [v for _, v in planned])
+        results = []
+        for snap, vol in planned:
+            changes = {"size": int(snap.get("volume_size") or vol.get("size") or 0)}
+            tid = start_task(ctx, "VmVolume", vol["id"], "action", changes=changes, mutation="rollbackVmVolume",
+                             extra_locks=[("VmVolumeSnapshot", snap["id"])])
+            results.append((tid, "VmVolume", vol["id"]))
+        return respond(ctx, results)
+
+
+@operation("rebuild-vm-volume")
+def rebuild_volume(ctx: Ctx, body: Any):
+    """A new volume (with its own LUN) holding the snapshot's data."""
+    from .vm import new_volume
+    store = ctx.store
+    with store.lock:
+        settle(ctx)
+        planned = []
+        for i, item in enumerate(body_items(body)):
+            snap = _volume_snapshot(ctx, i, item)
+            cluster = snap.get("cluster")
+            if any(v.get("cluster") == cluster for v in store.find_by("VmVolume", "name", item.get("name"))):
+                raise bad_request(f"[{i}].name: a volume named '{item.get('name')}' already exists in the cluster",
+                                  f"[{i}].name: 集群中已存在同名卷")
+            planned.append((snap, item))
+        made = []
+        for snap, item in planned:
+            vol = new_volume(ctx, snap.get("cluster"), item["name"], int(snap.get("volume_size") or 0),
+                             snap.get("elf_storage_policy"))
+            changes = {"mounting": False, "sharing": bool(snap.get("volume_sharing"))}
+            if has(ctx, "VmVolume", "description"):
+                changes["description"] = item.get("description") or ""
+            store.update("VmVolume", vol["id"], changes)
+            made.append(store.get("VmVolume", vol["id"]))
+        results = []
+        for vol in made:
+            lun = vol.get("lun")
+
+            def drop(lun=lun):
+                if lun and store.get("IscsiLun", lun) is not None:
+                    store.delete("IscsiLun", lun)
+            results.append((start_task(ctx, "VmVolume", vol["id"], "create", name=vol["name"], on_failure=drop),
+                            "VmVolume", vol["id"]))
+        return respond(ctx, results)

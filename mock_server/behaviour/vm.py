@@ -212,8 +212,9 @@ def _drop_volumes(ctx: Ctx, vm_id: str):
 
 @operation("clone-vm", "create-vm-from-template", "create-vm-from-content-library-template",
            "rebuild-vm-from-snapshot", "import-vm")
-def clone_vm(ctx: Ctx, body: Any):
-    """New VMs copied from a source (VM, template or snapshot) with their own disks."""
+def clone_vm(ctx: Ctx, body: Any, after=None):
+    """New VMs copied from a source (VM, template or snapshot) with their own disks.
+    `after(item, vm)` may return a callback to run when a VM's task succeeds."""
     store = ctx.store
     with store.lock:
         settle(ctx)
@@ -267,10 +268,11 @@ def clone_vm(ctx: Ctx, body: Any):
                 attach_nics(ctx, vm, item["vm_nics"])
             elif src:
                 copy_nics(ctx, vm, src)
-            made.append((vm, {"status": item.get("status") or "STOPPED"}))
+            made.append((vm, {"status": item.get("status") or "STOPPED"}, after(item, vm) if after else None))
         results = []
-        for vm, final in made:
-            tid = start_task(ctx, "Vm", vm["id"], "create", changes=final, on_failure=_drop_volumes(ctx, vm["id"]))
+        for vm, final, done in made:
+            tid = start_task(ctx, "Vm", vm["id"], "create", changes=final, on_failure=_drop_volumes(ctx, vm["id"]),
+                             on_success=done)
             results.append((tid, "Vm", vm["id"]))
         if ctx.op.response_kind == "withtask" and not results:
             return {"task_id": None, "data": []}
