@@ -397,12 +397,11 @@ def delete_vm(ctx: Ctx, body: Any):
 
 
 def recycle_bin_enabled(ctx: Ctx) -> bool:
-    """GlobalSettings.vm_recycle_bin.enabled of the (first) global settings row."""
-    if not has(ctx, "GlobalSettings"):
-        return False
-    ids = ctx.store.tables["GlobalSettings"].ordered_ids()
-    row = ctx.store.get("GlobalSettings", ids[0]) if ids else None
-    return bool(((row or {}).get("vm_recycle_bin") or {}).get("enabled"))
+    """Whether `update-global-recycle-bin-setting` turned the recycle bin on in this world.
+    (The generated worlds synthesise GlobalSettings rows with a random `enabled`, so the flag
+    counts only once a client has set it; a world reset forgets it.)"""
+    setting = ctx.world.extras.get("vm_recycle_bin")
+    return bool(setting and setting.get("enabled"))
 
 
 def _volumes_deleter(ctx: Ctx, vm: dict):
