@@ -1,8 +1,7 @@
 """Global settings, datacenters, users and clusters for real.
 
-* `update-global-recycle-bin-setting` writes GlobalSettings.vm_recycle_bin (every row); once
-  a client has enabled it, `delete-vm` moves VMs to the recycle bin (vm.py). The flag is
-  also kept in the world's extras, because generated worlds carry random GlobalSettings.
+* `update-global-recycle-bin-setting` writes GlobalSettings.vm_recycle_bin (the tower-wide
+  singleton); while it is enabled, `delete-vm` moves VMs to the recycle bin (vm.py).
 * Datacenters: a name is unique in its organization; `create-datacenter` is synchronous
   (`task_id: null`, as in real output, contract.md §7); `clusters` (a ClusterWhereInput)
   moves the matched clusters into the datacenter.
@@ -44,16 +43,8 @@ def update_recycle_bin(ctx: Ctx, body: Any):
         for r in rows:
             store.update("GlobalSettings", r["id"], {"vm_recycle_bin": {**(r.get("vm_recycle_bin") or {}),
                                                                           "enabled": enabled, "retain": retain}})
-        previous = ctx.world.extras.get("vm_recycle_bin")
-        ctx.world.extras["vm_recycle_bin"] = {"enabled": enabled, "retain": retain}
         first = rows[0]["id"]
-
-        def undo():
-            row_restorer(ctx, "GlobalSettings", before[1:])()
-            if previous is None:
-                ctx.world.extras.pop("vm_recycle_bin", None)
-            else:
-                ctx.world.extras["vm_recycle_bin"] = previous
+        undo = row_restorer(ctx, "GlobalSettings", before[1:])
         tid = start_task(ctx, "GlobalSettings", first, "update", before=before[0],
                          mutation="updateGlobalRecycleBinSetting", on_failure=undo)
         return respond(ctx, [(tid, "GlobalSettings", first)])

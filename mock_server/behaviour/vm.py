@@ -397,11 +397,11 @@ def delete_vm(ctx: Ctx, body: Any):
 
 
 def recycle_bin_enabled(ctx: Ctx) -> bool:
-    """Whether `update-global-recycle-bin-setting` turned the recycle bin on in this world.
-    (The generated worlds synthesise GlobalSettings rows with a random `enabled`, so the flag
-    counts only once a client has set it; a world reset forgets it.)"""
-    setting = ctx.world.extras.get("vm_recycle_bin")
-    return bool(setting and setting.get("enabled"))
+    """Whether the tower-wide VM recycle bin (GlobalSettings.vm_recycle_bin) is on."""
+    if "GlobalSettings" not in ctx.contract.resources:
+        return False
+    rows = ctx.store.all("GlobalSettings")
+    return bool(rows and (rows[0].get("vm_recycle_bin") or {}).get("enabled"))
 
 
 def _volumes_deleter(ctx: Ctx, vm: dict):

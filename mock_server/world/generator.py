@@ -37,6 +37,8 @@ BASE_MS = 1766644300000            # 2025-12-25T06:31:40Z: the world's "now"
 DAY_MS = 24 * 3600 * 1000
 
 # Resources the dedicated builders fill; everything else is generic.
+# Tower-wide settings exist once, in CloudTower's defaults (the VM recycle bin starts off).
+SINGLETONS = {"GlobalSettings": {"vm_recycle_bin": {"enabled": False, "retain": 7}}}
 CORE = frozenset({
     "Organization", "Datacenter", "Cluster", "Host", "Vds", "Vlan", "Label", "User", "VmFolder",
     "VmPlacementGroup", "ElfStoragePolicy", "ElfImage", "ContentLibraryImage", "VmTemplate",
@@ -903,11 +905,15 @@ class WorldBuilder:
 
     # ----------------------------------------------------------------- generic
     def build_generic(self) -> None:
+        """A few schema-valid records of every other resource; one of a tower-wide singleton."""
         n = max(1, self.sc.records_per_other_resource)
         for model in self.res:
             if model in CORE and self.rows[model]:
                 continue
             if self.rows[model]:
+                continue
+            if model in SINGLETONS:
+                self.make(model, SINGLETONS[model], generic=True)
                 continue
             for _ in range(n):
                 self.make(model, generic=True)
