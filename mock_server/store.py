@@ -14,6 +14,7 @@ rename shows everywhere at once.
 from __future__ import annotations
 
 import itertools
+from collections import deque
 import operator
 import os
 import re
@@ -27,6 +28,7 @@ import orjson
 from .contract.index import Contract, Resource, ref_name
 
 INDEXED_SCALARS = ("name", "local_id")
+CHANGE_LOG_SIZE = 10_000
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -216,14 +218,28 @@ class Store:
         self.revision = 0
         self._json_cache: dict[tuple[str, str], bytes] = {}
         self._json_cache_rev = -1
+        # the change feed of GET /resource-changes: (revision, action, model, id, old, new, time)
+        self.changes: deque = deque(maxlen=CHANGE_LOG_SIZE)
 
     # ------------------------------------------------------------------ writes
+    def _log(self, action: str, model: str, rid: str, old: dict | None, new: dict | None) -> None:
+        self.revision += 1
+        self.changes.append((self.revision, action, model, rid, old, new, time.time()))
+
     def insert(self, model: str, row: dict) -> dict:
         with self.lock:
             if "id" not in row or not row["id"]:
                 row = {**row, "id": self.mint()}
             self.tables[model].put(row)
-            self.revision += 1
+            self._log("CREATE", model, row["id"], None, row)
+            return row
+
+    def put(self, model: str, row: dict) -> dict:
+        """Store a whole row (a restore after a failed task): an insert or an update."""
+        with self.lock:
+            old = self.tables[model].rows.get(row["id"])
+            self.tables[model].put(row)
+            self._log("UPDATE" if old is not None else "CREATE", model, row["id"], old, row)
             return row
 
     def insert_many(self, model: str, rows: Iterable[dict]) -> None:
@@ -241,7 +257,7 @@ class Store:
                 return None
             new = {**old, **changes}
             table.put(new)
-            self.revision += 1
+            self._log("UPDATE", model, rid, old, new)
             return new
 
     def delete(self, model: str, rid: str, cascade: bool = True) -> dict | None:
@@ -251,7 +267,7 @@ class Store:
             old = self.tables[model].remove(rid)
             if old is None:
                 return None
-            self.revision += 1
+            self._log("DELETE", model, rid, old, None)
             for other, plans in self.plans.items():
                 for f, plan in plans.items():
                     if not plan.stored or plan.target != model:
@@ -400,6 +416,7 @@ class Store:
                     fresh._index(row, True)
                 self.tables[m] = fresh
             self.revision += 1
+            self.changes.clear()            # a restored world: older revisions are compacted
 
 
 class StoreSource:

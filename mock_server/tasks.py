@@ -364,7 +364,6 @@ class TaskEngine:
                 restored = dict(meta.before)
                 if self._has_async(model):
                     restored["entityAsyncStatus"] = None
-                store.tables[model].put(restored)
-                store.revision += 1
+                store.put(model, restored)
         if meta.on_failure is not None:
             meta.on_failure()

@@ -192,3 +192,18 @@ def test_graphql_vnc_and_unknown_field(live, token):
     r = gql(live, "{ unicorns { id } }", token=token)
     assert r.status_code == 200 and r.json()["errors"][0]["message"].startswith("Cannot query field")
     assert gql(live, "{ broken", token=token).status_code == 400
+
+
+def test_resource_changes_feed_follows_writes(live, token):
+    url = f"{live.url}/v2/api/resource-changes"
+    before = requests.get(url, auth=("root", "root")).json()["currentRevision"]
+    r = post(live, "create-label", [{"key": "feed", "value": "v1"}], token)
+    assert r.status_code == 200, r.text
+    label_id = r.json()[0]["data"]["id"]
+    feed = requests.get(url, auth=("root", "root"),
+                        params={"start_revision": int(before) + 1, "resource_type": "LABEL,VM"}).json()
+    created = [e for e in feed["data"] if e["resource_id"] == label_id and e["action"] == "CREATE"]
+    assert created and created[0]["resource_type"] == "LABEL" and '"feed"' in created[0]["new_value"]
+    assert int(feed["currentRevision"]) > int(before) >= int(feed["compactRevision"])
+    only = requests.get(url, auth=("root", "root"), params={"resource_id": label_id, "limit": 1}).json()
+    assert len(only["data"]) == 1 and only["data"][0]["resource_id"] == label_id

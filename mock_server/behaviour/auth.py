@@ -1,4 +1,4 @@
-"""Login, the root user, who-am-I, the API version and the resource-change feed."""
+"""Login, the root user, who-am-I and the API version."""
 
 from __future__ import annotations
 
@@ -50,13 +50,3 @@ def my_info(ctx: Ctx, body):
 def version(ctx: Ctx, body):
     v = ctx.contract.version
     return v[:-2] + ".0" if v.endswith(".x") else v
-
-
-@operation("resource-changes")
-def resource_changes(ctx: Ctx, args: dict):
-    rev = str(ctx.store.revision)
-    start = args.get("start_revision")
-    if start is not None and not start.isdigit():
-        raise bad_request(f"start_revision must be a revision number, got '{start[:40]}'",
-                          "start_revision 必须为数字")
-    return {"currentRevision": rev, "compactRevision": rev, "data": [], "ec": "EOK", "error": None}

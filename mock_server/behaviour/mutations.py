@@ -589,8 +589,7 @@ def row_restorer(ctx: Ctx, model: str, before: Iterable[dict], created: Iterable
             if store.get(model, rid) is not None:
                 store.delete(model, rid)
         for row in before:
-            store.tables[model].put(row)
-            store.revision += 1
+            store.put(model, row)
     return undo
 
 
