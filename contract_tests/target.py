@@ -273,6 +273,15 @@ def cleanup(target: Target, prefix: str, log=print, wait: bool = True) -> list[t
         body: dict[str, Any] = {"where": {"id_in": ids}}
         if delete_op == "delete-vm-volume":
             continue        # volumes go with their VM
+        if resource == "Vm":
+            running = [r["id"] for r in rows if r.get("status") not in ("STOPPED", None)]
+            if running:
+                pr = target.post("poweroff-vm", {"where": {"id_in": running}})
+                if pr.status_code == 200 and wait:
+                    try:
+                        target.wait_tasks([x.get("task_id") for x in pr.json() if x.get("task_id")], timeout=120)
+                    except TargetError as e:
+                        log(f"  cleanup: {e}")
         try:
             r = target.post(delete_op, body)
         except SafetyError as e:
