@@ -1,0 +1,100 @@
+"""The contract-test harness (`cloudtower-contract`): clean against the mock, catches a broken
+server, and reports on a client run under `client` mode. Bounded budgets (< 120 s in all)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import threading
+
+import orjson
+import pytest
+
+from contract_tests.cli import main as contract_main
+from contract_tests.mockserver import InProcessMock
+
+BUDGET = ["--seed", "3", "--max-examples", "3", "--max-operations", "40", "--query-examples", "5",
+          "--stateful-examples", "1", "--stateful-steps", "5", "--time-budget", "90"]
+
+
+@pytest.fixture(scope="module")
+def mock(sdk_contract):
+    m = InProcessMock(contract=sdk_contract, task_speed=20)
+    yield m
+    m.stop()
+
+
+def test_clean_run_against_the_mock(mock, tmp_path, capsys):
+    rc = contract_main(["run", "--base-url", mock.url, "--username", "root", "--password", "root",
+                        "--report-dir", str(tmp_path), *BUDGET])
+    out = capsys.readouterr().out
+    report = (tmp_path / "report.md").read_text()
+    assert rc == 0, out[-4000:]
+    assert "PASSED" in out and "PASSED" in report
+    for suite in ("schema", "query", "stateful"):
+        assert f"| {suite} |" in report
+    junit = (tmp_path / "junit.xml").read_text()
+    assert "<testsuite name=\"schema\"" in junit and 'failures="0"' in junit
+    # the stateful suite cleaned up after itself
+    import requests
+    tok = requests.post(mock.api + "/login", json={"username": "root", "password": "root"}).json()["data"]["token"]
+    left = requests.post(mock.api + "/get-vms", json={"where": {"name_starts_with": "ctm-"}},
+                         headers={"Authorization": tok}).json()
+    assert left == []
+
+
+# ------------------------------------------------------------------ a deliberately broken server
+class Broken:
+    """WSGI wrapper around the mock: (a) `vcpu` as a string in get-vms, (b) 500 for get-hosts,
+    (c) get-vms-connection counts one too many."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/v2/api/get-hosts":
+            body = orjson.dumps({"message": "boom", "status": 500, "path": "/get-hosts"})
+            start_response("500 Internal Server Error", [("Content-Type", "application/json"),
+                                                         ("x-tower-request-id", "broken")])
+            return [body]
+        captured = {}
+
+        def sr(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+        chunks = b"".join(self.app(environ, sr))
+        status, headers = captured["status"], captured["headers"]
+        if status.startswith("200") and path in ("/v2/api/get-vms", "/v2/api/get-vms-connection"):
+            data = orjson.loads(chunks)
+            if path.endswith("get-vms"):
+                for vm in data:
+                    if isinstance(vm.get("vcpu"), int):
+                        vm["vcpu"] = str(vm["vcpu"])
+            else:
+                data["aggregate"]["count"] += 1
+            chunks = orjson.dumps(data)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(chunks))))
+        start_response(status, headers)
+        return [chunks]
+
+
+def test_a_broken_server_fails_with_the_defects_named(sdk_contract, tmp_path, capsys):
+    with InProcessMock(contract=sdk_contract, task_speed=20, wrap=Broken) as broken:
+        rc = contract_main(["--base-url", broken.url, "--username", "root", "--password", "root",
+                            "--report-dir", str(tmp_path), "--suites", "schema,query", *BUDGET])
+    out = capsys.readouterr().out
+    report = (tmp_path / "report.md").read_text()
+    assert rc != 0
+    rows = [line for line in report.splitlines() if line.startswith("| `/")]
+    def row(op, kind):
+        return any(f"`{op}`" in r and kind in r for r in rows)
+    assert row("/get-vms", "response does not match the schema"), report
+    assert "vcpu" in report
+    assert row("/get-hosts", "server error (5xx)"), report
+    assert row("/get-vms-connection", "wrong count"), report
+    assert "FAIL /get-hosts: server error" in out
+    junit = (tmp_path / "junit.xml").read_text()
+    assert "<failure" in junit and "get-vms-connection" in junit
