@@ -98,3 +98,34 @@ def test_a_broken_server_fails_with_the_defects_named(sdk_contract, tmp_path, ca
     assert "FAIL /get-hosts: server error" in out
     junit = (tmp_path / "junit.xml").read_text()
     assert "<failure" in junit and "get-vms-connection" in junit
+
+
+# ------------------------------------------------------------------ client mode
+CLIENT = textwrap.dedent('''
+    import os, requests
+    api = os.environ["CLOUDTOWER_ENDPOINT"]
+    tok = requests.post(api + "/login", json={"username": os.environ["CLOUDTOWER_USERNAME"],
+                        "password": os.environ["CLOUDTOWER_PASSWORD"]}).json()["data"]["token"]
+    h = {"Authorization": tok}
+    vms = requests.post(api + "/get-vms", json={"first": 3}, headers=h).json()
+    print("vms", len(vms))
+    r = requests.post(api + "/get-vms", json={"where": {"colour": "blue"}}, headers=h)
+    print("unknown key", r.status_code)
+    r = requests.post(api + "/create-vm-snapshot", json={"data": [{"vm_id": vms[0]["id"], "name": "forgotten"}]},
+                      headers=h)
+    print("snapshot", r.status_code)
+''')
+
+
+def test_client_mode_reports_violations_coverage_and_unawaited_tasks(tmp_path, capsys):
+    script = tmp_path / "client.py"
+    script.write_text(CLIENT)
+    rc = contract_main(["client", "--report-dir", str(tmp_path), "--", sys.executable, str(script)])
+    out = capsys.readouterr().out
+    report = (tmp_path / "report.md").read_text()
+    assert rc != 0, out
+    assert "client request broke the contract" in report and "colour" in report
+    assert "`/get-vms`" in report and "`/login`" in report and "`/create-vm-snapshot`" in report
+    assert "Operations used (3 of" in report
+    assert "task started and never awaited" in report and "never polled" in report
+    assert "1 task(s) started, 0 awaited, 1 never polled" in report
