@@ -129,3 +129,15 @@ def test_client_mode_reports_violations_coverage_and_unawaited_tasks(tmp_path, c
     assert "Operations used (3 of" in report
     assert "task started and never awaited" in report and "never polled" in report
     assert "1 task(s) started, 0 awaited, 1 never polled" in report
+
+
+# ------------------------------------------------------------------ drift
+def test_drift_lists_differences_side_by_side(mock, sdk_contract, tmp_path, capsys):
+    with InProcessMock(contract=sdk_contract, task_speed=20, wrap=Broken) as broken:
+        rc = contract_main(["drift", "--base-url", mock.url, "--other-url", broken.url, "--username", "root",
+                            "--password", "root", "--report-dir", str(tmp_path), "--query-examples", "3",
+                            "--max-operations", "6", "--time-budget", "30"])
+    report = (tmp_path / "report.md").read_text()
+    assert rc != 0
+    assert "Errors for the same bad requests" in report and "Shapes" in report
+    assert "`/get-vms-connection`" in report and "| no | yes |" in report     # B only: wrong count
