@@ -130,6 +130,7 @@ def analyse(exchanges: list[Exchange], contract, result: SuiteResult) -> dict:
     started: dict[str, str] = {}      # task id -> operation that returned it
     polled: set[str] = set()
     violations = []
+    failed_tasks: set[str] = set()
     for ex in exchanges:
         op = contract.operations.get(ex.op)
         used[ex.op] = used.get(ex.op, 0) + 1
@@ -169,6 +170,10 @@ def analyse(exchanges: list[Exchange], contract, result: SuiteResult) -> dict:
             except orjson.JSONDecodeError:
                 continue
             items = resp if isinstance(resp, list) else [resp]
+            if ex.op == "/get-tasks":
+                for it in items:
+                    if isinstance(it, dict) and it.get("status") == "FAILED":
+                        failed_tasks.add(it.get("id"))
             for it in items:
                 if isinstance(it, dict) and it.get("task_id"):
                     started.setdefault(it["task_id"], ex.op)
@@ -177,7 +182,8 @@ def analyse(exchanges: list[Exchange], contract, result: SuiteResult) -> dict:
     unawaited = {t: op for t, op in started.items() if t not in polled}
     for t, op in sorted(unawaited.items()):
         result.fail(op, CLIENT_TASK, f"task {t} returned by {op} was never polled with get-tasks")
-    return {"used": used, "started": started, "unawaited": unawaited, "violations": violations}
+    return {"used": used, "started": started, "unawaited": unawaited, "violations": violations,
+            "failed_tasks": failed_tasks}
 
 
 def cmd_client(args) -> int:
@@ -242,6 +248,7 @@ def cmd_client(args) -> int:
             f"- injected: {ch.injected['503']} 503 answer(s), {ch.injected['latency']} delayed answer(s), "
             f"task failure probability {min(1.0, args.chaos_rate):.2f}",
             f"- the client retried {retried} of {len(injected)} failed request(s)",
+            f"- the client saw {len(info['failed_tasks'])} task(s) end FAILED",
             f"- the command {'succeeded' if rc == 0 else f'failed (exit status {rc})'} under chaos"]))
     result.note(f"{len(rec.exchanges)} request(s) recorded; command exit status {rc}")
     result.finish()

@@ -141,3 +141,35 @@ def test_drift_lists_differences_side_by_side(mock, sdk_contract, tmp_path, caps
     assert rc != 0
     assert "Errors for the same bad requests" in report and "Shapes" in report
     assert "`/get-vms-connection`" in report and "| no | yes |" in report     # B only: wrong count
+
+
+# ------------------------------------------------------------------ cleanup after a crash
+def test_cleanup_deletes_only_prefixed_unprotected_resources(mock, capsys):
+    from contract_tests.stateful import GiB, Env
+    from contract_tests.target import Target
+    t = Target(mock.url, username="root", password="root")
+    t.login()
+    env = Env(t, mock.contract)
+    assert env.discover() is None
+    for name in ("ctm-crash-1", "ctm-keep-1"):
+        r = t.post("create-vm", [{"cluster_id": env.cluster["id"], "host_id": env.host["id"], "name": name,
+                                  "ha": False, "cpu_sockets": 1, "cpu_cores": 1, "vcpu": 1, "memory": GiB,
+                                  "status": "STOPPED", "firmware": "BIOS", "vm_nics": [],
+                                  "vm_disks": {"mount_new_create_disks": []}}])
+        assert r.status_code == 200, r.text
+        t.wait_tasks([r.json()[0]["task_id"]])
+    rc = contract_main(["cleanup", "--base-url", mock.url, "-u", "root", "-p", "root", "--prefix", "ctm-",
+                        "--protect", "keep"])
+    assert rc == 0
+    names = {v["name"] for v in t.call("get-vms", {"where": {"name_starts_with": "ctm-"}})}
+    assert names == {"ctm-keep-1"}
+    t.call("delete-vm", {"where": {"name": "ctm-keep-1"}})
+
+
+def test_remote_targets_are_read_only_by_default():
+    from contract_tests.target import SafetyError, Target
+    t = Target("http://10.1.2.3", token="x")
+    assert not t.local and not t.safety.allow_mutations
+    with pytest.raises(SafetyError):
+        t.post("delete-vm", {"where": {}})
+    assert Target("http://127.0.0.1:9/v2/api", token="x").safety.allow_mutations
