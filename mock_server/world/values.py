@@ -165,7 +165,9 @@ class Synth:
         rng = self.rng
         fmt = schema.get("format")
         cap = INT32_MAX if fmt == "int32" else 2 ** 62
-        if "size" in n or "bytes" in n or "capacity" in n or n.endswith("memory") or "space" in n:
+        if n.endswith("num") or n.endswith("count"):          # namespace_group_num is a count
+            v = rng.randrange(1, 9)
+        elif "size" in n or "bytes" in n or "capacity" in n or n.endswith("memory") or "space" in n:
             v = rng.choice((1, 2, 4, 8, 16, 32, 64, 100, 200, 500)) * GiB
             if cap == INT32_MAX:
                 v = rng.choice((4096, 65536, 1048576, 4194304, 268435456))
