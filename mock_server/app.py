@@ -12,7 +12,7 @@ import uuid
 from typing import Any, Callable
 
 import orjson
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 
 from . import behaviour
 from .behaviour import Ctx, RawJSON
@@ -26,6 +26,24 @@ log = logging.getLogger("cloudtower_mock")
 API_PREFIX = "/v2/api"
 NAMESPACE_HEADER = "X-Mock-Namespace"
 JSON_TYPES = ("application/json", "application/*+json")
+
+
+REQUEST_ID_ENV = "cloudtower_mock.request_id"
+
+
+class RequestIdMiddleware:
+    """Every response, errors and unknown routes included, carries a unique x-tower-request-id."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        rid = environ[REQUEST_ID_ENV] = uuid.uuid4().hex
+
+        def start(status, headers, exc_info=None):
+            headers.append(("x-tower-request-id", rid))
+            return start_response(status, headers, exc_info)
+        return self.app(environ, start)
 
 
 def json_response(payload: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -56,14 +74,7 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
     app.config["MOCK_STATE"] = state
     _languages = _language_enum(state.contract)
 
-    @app.before_request
-    def _request_id():
-        g.request_id = uuid.uuid4().hex
-
-    @app.after_request
-    def _stamp(resp: Response):
-        resp.headers["x-tower-request-id"] = getattr(g, "request_id", None) or uuid.uuid4().hex
-        return resp
+    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)
 
     @app.route(API_PREFIX + "/<path:name>", methods=["POST", "GET", "PUT", "DELETE", "PATCH"])
     def api(name: str):
@@ -98,7 +109,8 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
         except Exception:  # a bug of ours: still the API's error shape, never a traceback
             log.exception("unhandled error in %s", path)
             return error_response(ApiError(500, f"Internal error while serving {path}; see the mock's log "
-                                                f"(request id {g.request_id})"), path, lang)
+                                                f"(request id {req.environ.get(REQUEST_ID_ENV)})"),
+                                  path, lang)
 
     @app.route("/api", methods=["POST"])
     def graphql():
@@ -189,7 +201,11 @@ def _body(request, state: MockState, op) -> tuple[Any, dict]:
         return None, {}
     if op.content_type.startswith("multipart/"):
         return _multipart(request, state, op)
-    raw = request.get_data(cache=False)
+    length = request.environ.get("CONTENT_LENGTH")
+    if length and length.isdigit() and "HTTP_TRANSFER_ENCODING" not in request.environ:
+        raw = request.environ["wsgi.input"].read(int(length))    # the common case, without wrappers
+    else:
+        raw = request.get_data(cache=False)
     ctype = (request.mimetype or "").lower()
     if not raw.strip():
         # clients post no body to list queries; an empty object is what they mean
