@@ -21,6 +21,8 @@ from bisect import bisect_left, bisect_right
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Iterable
 
+import orjson
+
 from .collation import collation_key, instant, json_key
 from .model import (BOOLEAN, DATETIME, ENUM, FLOAT, ID, INT, JSON, STRING, FieldDesc, ModelDesc,
                     QueryError, QuerySchema, RelationDesc)
@@ -845,12 +847,34 @@ def validate_args(schema: QuerySchema, model, args: dict | None) -> None:
 
 def find(schema: QuerySchema, source, model, args: dict | None) -> list:
     """The rows (as ``source.get`` returns them) a list request answers, in response order."""
-    return _execute(schema, source, prepare(schema, model, args), False)
+    return _execute(schema, source, _prepared(schema, model, args), False)
 
 
 def count(schema: QuerySchema, source, model, args: dict | None) -> int:
     """``aggregate.count`` for the same body: exactly ``len(find(...))``."""
-    return _execute(schema, source, prepare(schema, model, args), True)
+    return _execute(schema, source, _prepared(schema, model, args), True)
+
+
+_PREPARED_MAX = 2048
+
+
+def _prepared(schema: QuerySchema, model, args: dict | None) -> Query:
+    """`prepare`, memoised on the body's canonical JSON: clients repeat the same queries
+    (task polling, point lookups), and a prepared Query is immutable. Errors are not kept."""
+    try:
+        key = (model if isinstance(model, str) else model.name, orjson.dumps(args, option=orjson.OPT_SORT_KEYS))
+    except (TypeError, orjson.JSONEncodeError):
+        return prepare(schema, model, args)
+    cache = schema.__dict__.get("_prepared")
+    if cache is None:
+        cache = schema.__dict__["_prepared"] = {}
+    q = cache.get(key)
+    if q is None:
+        q = prepare(schema, model, args)
+        if len(cache) >= _PREPARED_MAX:
+            cache.clear()
+        cache[key] = q
+    return q
 
 
 def _page_bounds(n: int, q: Query) -> tuple[int, int]:
