@@ -300,6 +300,21 @@ class Store:
     def count(self, model: str) -> int:
         return len(self.tables[model].rows)
 
+    def first(self, model: str) -> dict | None:
+        """The row with the lowest id, without listing the table."""
+        ids = self.tables[model].ordered_ids()
+        return self.tables[model].rows[ids[0]] if ids else None
+
+    def count_by(self, model: str, field: str, value: Any) -> int:
+        """How many rows have `field` (indexed scalar or stored relation) equal to / holding `value`."""
+        t = self.tables[model]
+        idx = t.scalar_index.get(field)
+        if idx is None:
+            idx = t.rel_index.get(field)
+        if idx is not None:
+            return len(idx.get(value, ()))
+        return len(self.find_by(model, field, value))
+
     def related_ids(self, model: str, row: dict, field: str) -> Any:
         """To-one: an id or None; to-many: a sorted list of ids (stored or derived)."""
         plan = self.plans[model].get(field)

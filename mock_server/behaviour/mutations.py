@@ -533,7 +533,7 @@ def generic_fallback(ctx: Ctx, body: Any):
                 if wmodel == model and isinstance(body, dict):
                     rows = where_rows(ctx, model, body.get("where"))
                 else:
-                    rows = ctx.store.all(model)[:1]
+                    rows = [r for r in (ctx.store.first(model),) if r is not None]
                 return [ctx.store.render(model, r) for r in rows]
             return [synth_full(contract, items)]
         if kind == "withtask":
@@ -541,9 +541,9 @@ def generic_fallback(ctx: Ctx, body: Any):
         if kind == "bare":
             name = ref_name(schema)
             if name in contract.resources:
-                rows = ctx.store.all(name)[:1]
-                if rows:
-                    return ctx.store.render(name, rows[0])
+                row = ctx.store.first(name)
+                if row is not None:
+                    return ctx.store.render(name, row)
             return synth_full(contract, schema)
         if kind == "string":
             return ""

@@ -66,7 +66,7 @@ def new_volume(ctx: Ctx, cluster_id: str | None, name: str, size: int, policy: s
                 "assigned_size": size, "snapshot_num": 0, "consistency_group": None}
         if target is not None:
             over["iscsi_target"] = target["id"]
-            over["lun_id"] = len(store.find_by("IscsiLun", "iscsi_target", target["id"])) + 1
+            over["lun_id"] = store.count_by("IscsiLun", "iscsi_target", target["id"]) + 1
         lun_id = template_row(ctx, "IscsiLun", over)["id"]
     over = {"name": name, "size": size, "lun": lun_id, "sharing": False, "mounting": True,
             "path": f"iscsi://iqn.2016-02.com.smartx:system:zbs-iscsi-datastore-{uuid.uuid4()}/{1}"}
@@ -198,7 +198,7 @@ def create_vm(ctx: Ctx, body: Any):
 def _drop_volumes(ctx: Ctx, vm_id: str):
     """Rollback of a failed create: the VM's new volumes and LUNs go too."""
     store = ctx.store
-    vols = [d.get("vm_volume") for d in store.all("VmDisk") if d.get("vm") == vm_id] if has(ctx, "VmDisk") else []
+    vols = [d.get("vm_volume") for d in store.find_by("VmDisk", "vm", vm_id)] if has(ctx, "VmDisk") else []
 
     def drop():
         for v in vols:
