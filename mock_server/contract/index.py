@@ -233,7 +233,13 @@ class Contract:
             where = ref_name(self.properties(o.request_schema).get("where"))
             order = ref_name(self.properties(o.request_schema).get("orderBy"))
             # The list's own resource: X with XWhereInput. Two GPU views reuse another's body.
-            if item_name in self.resources:
+            # Several lists may serve one resource (get-backup-plans and
+            # get-backup-plans-without-executions in 4.7+): the shortest path is its list.
+            known = self.resources.get(item_name)
+            if known is not None:
+                o.resource = item_name
+                if len(o.path) < len(known.list_path or o.path + "-"):
+                    known.list_path = o.path
                 continue
             item = self.resolve({"$ref": REF_PREFIX + item_name})
             res = Resource(
