@@ -9,8 +9,8 @@ from typing import Any
 
 from ..errors import bad_request
 from . import Ctx, operation
-from .mutations import (body_items, check_unlocked, fill_required, refuse_duplicate, require_row,
-                        respond, settle, start_task, where_rows)
+from .mutations import (body_items, fill_required, locked_rows, refuse_duplicate, require_row, respond,
+                        settle, start_task)
 from .vm import has
 
 
@@ -62,8 +62,7 @@ def update_folder(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "VmFolder", (body or {}).get("where"))
-        check_unlocked(ctx, "VmFolder", rows)
+        rows = locked_rows(ctx, "VmFolder", body)
         name = ((body or {}).get("data") or {}).get("name")
         if not name:
             raise bad_request("data.name: must not be empty", "data.name: 不能为空")
@@ -87,8 +86,7 @@ def delete_folder(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "VmFolder", (body or {}).get("where"))
-        check_unlocked(ctx, "VmFolder", rows)
+        rows = locked_rows(ctx, "VmFolder", body)
         results = [(start_task(ctx, "VmFolder", r["id"], "delete"), "VmFolder", r["id"]) for r in rows]
         return respond(ctx, results)
 
@@ -99,8 +97,7 @@ def move_vm(ctx: Ctx, body: Any):
     adding = ctx.op.name == "add-vm-to-folder"
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "Vm", (body or {}).get("where"))
-        check_unlocked(ctx, "Vm", rows)
+        rows = locked_rows(ctx, "Vm", body)
         folder = None
         if adding:
             folder = require_row(ctx, "VmFolder", ((body or {}).get("data") or {}).get("folder_id"),

@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..clock import iso
 from ..errors import bad_request
 from . import Ctx, operation
 from .mutations import (body_items, chain, check_unlocked, fill_required, generic_create, generic_delete,
-                        refuse_duplicate, require_row, respond, row_restorer, settle, start_task, where_rows)
+                        locked_rows, now_iso, refuse_duplicate, require_row, respond, row_dropper,
+                        row_restorer, settle, start_task, where_rows)
 from .vm import template_row, to_bytes
 
 
@@ -57,8 +57,7 @@ def delete_lun(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "IscsiLun", (body or {}).get("where"))
-        check_unlocked(ctx, "IscsiLun", rows)
+        rows = locked_rows(ctx, "IscsiLun", body)
         remove = bool(((body or {}).get("data") or {}).get("remove_snapshot"))
         has_snaps = "IscsiLunSnapshot" in store.tables
         for r in rows:
@@ -73,24 +72,9 @@ def delete_lun(ctx: Ctx, body: Any):
         results = []
         for r in rows:
             snaps = [x["id"] for x in store.find_by("IscsiLunSnapshot", "iscsi_lun", r["id"])] if has_snaps else []
-            tid = start_task(ctx, "IscsiLun", r["id"], "delete", on_success=_dropper(ctx, "IscsiLunSnapshot", snaps))
+            tid = start_task(ctx, "IscsiLun", r["id"], "delete", on_success=row_dropper(ctx, "IscsiLunSnapshot", snaps))
             results.append((tid, "IscsiLun", r["id"]))
         return respond(ctx, results)
-
-
-def _dropper(ctx: Ctx, model: str, ids: list[str]):
-    store = ctx.store
-
-    def drop():
-        for i in ids:
-            if store.get(model, i) is not None:
-                store.delete(model, i)
-    return drop
-
-
-def _now(ctx: Ctx) -> str:
-    eng = ctx.world.tasks
-    return iso(eng.clock.now()) if eng is not None else iso(0)
 
 
 def _next_lun_id(ctx: Ctx, target_id: str) -> int:
@@ -175,7 +159,7 @@ def clone_lun(ctx: Ctx, body: Any):
             src = store.get("IscsiLun", snap.get("iscsi_lun")) if snap.get("iscsi_lun") else None
             over = {"name": name, "iscsi_target": target["id"], "lun_id": _next_lun_id(ctx, target["id"]),
                     "zbs_volume_id": str(uuid.uuid4()), "snapshot_num": 0, "consistency_group": None,
-                    "labels": [], "local_created_at": _now(ctx)}
+                    "labels": [], "local_created_at": now_iso(ctx)}
             if src is not None:
                 over["assigned_size"] = src.get("assigned_size")
             made.append(template_row(ctx, "IscsiLun", over))
@@ -257,7 +241,7 @@ def create_group(ctx: Ctx, body: Any):
         for cid, item, luns, nss in planned:
             g = store.insert("ConsistencyGroup", fill_required(ctx, "ConsistencyGroup", {
                 "name": item["name"], "cluster": cid, "description": item.get("description") or "",
-                "local_id": str(uuid.uuid4()), "local_created_at": _now(ctx), "unique_size": 0, "labels": [],
+                "local_id": str(uuid.uuid4()), "local_created_at": now_iso(ctx), "unique_size": 0, "labels": [],
                 "entityAsyncStatus": None}))
             _set_members(ctx, g["id"], "IscsiLun", luns)
             _set_members(ctx, g["id"], "NvmfNamespace", nss)
@@ -272,8 +256,7 @@ def update_group(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "ConsistencyGroup", (body or {}).get("where"))
-        check_unlocked(ctx, "ConsistencyGroup", rows)
+        rows = locked_rows(ctx, "ConsistencyGroup", body)
         data = (body or {}).get("data") or {}
         if len(rows) > 1 and (data.get("name") or data.get("iscsi_luns_ids") or data.get("namespaces_ids")):
             raise bad_request("where: name and members can be set on one consistency group at a time",
@@ -319,14 +302,13 @@ def delete_group(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "ConsistencyGroup", (body or {}).get("where"))
-        check_unlocked(ctx, "ConsistencyGroup", rows)
+        rows = locked_rows(ctx, "ConsistencyGroup", body)
         remain = bool(((body or {}).get("data") or {}).get("remain_volume_snapshot"))
         results = []
         for g in rows:
             cgs = [r["id"] for r in store.find_by("ConsistencyGroupSnapshot", "consistency_group", g["id"])]
             lun_snaps = [] if remain else [x for c in cgs for x in _group_snapshot_luns(ctx, c)]
-            done = chain(_unbumping_dropper(ctx, lun_snaps), _dropper(ctx, "ConsistencyGroupSnapshot", cgs))
+            done = chain(_unbumping_dropper(ctx, lun_snaps), row_dropper(ctx, "ConsistencyGroupSnapshot", cgs))
             tid = start_task(ctx, "ConsistencyGroup", g["id"], "delete", on_success=done)
             results.append((tid, "ConsistencyGroup", g["id"]))
         return respond(ctx, results)
@@ -353,13 +335,13 @@ def create_group_snapshot(ctx: Ctx, body: Any):
         for g, luns, name in planned:
             cgs = store.insert("ConsistencyGroupSnapshot", fill_required(ctx, "ConsistencyGroupSnapshot", {
                 "name": name, "consistency_group": g["id"], "local_id": str(uuid.uuid4()),
-                "local_created_at": _now(ctx), "unique_size": 0, "labels": [], "entityAsyncStatus": None}))
+                "local_created_at": now_iso(ctx), "unique_size": 0, "labels": [], "entityAsyncStatus": None}))
             made = []
             for lun in luns:
                 snap = template_row(ctx, "IscsiLunSnapshot", {
                     "name": f"{name}-{lun.get('name')}", "local_id": str(uuid.uuid4()), "iscsi_lun": lun["id"],
                     "iscsi_target": lun.get("iscsi_target"), "consistency_group_snapshot": cgs["id"],
-                    "unique_size": 0, "local_created_at": _now(ctx), "labels": []})
+                    "unique_size": 0, "local_created_at": now_iso(ctx), "labels": []})
                 _bump(ctx, lun["id"], 1)
                 made.append(snap["id"])
             tid = start_task(ctx, "ConsistencyGroupSnapshot", cgs["id"], "create", name=name,
@@ -373,8 +355,7 @@ def rollback_group_snapshot(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "ConsistencyGroupSnapshot", (body or {}).get("where"))
-        check_unlocked(ctx, "ConsistencyGroupSnapshot", rows)
+        rows = locked_rows(ctx, "ConsistencyGroupSnapshot", body)
         planned = []
         for cgs in rows:
             luns = [store.get("IscsiLunSnapshot", s).get("iscsi_lun") for s in _group_snapshot_luns(ctx, cgs["id"])]
@@ -397,8 +378,7 @@ def delete_group_snapshot(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "ConsistencyGroupSnapshot", (body or {}).get("where"))
-        check_unlocked(ctx, "ConsistencyGroupSnapshot", rows)
+        rows = locked_rows(ctx, "ConsistencyGroupSnapshot", body)
         remain = bool(((body or {}).get("data") or {}).get("remain_volume_snapshot"))
         results = []
         for cgs in rows:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..clock import iso
 from ..errors import bad_request
 from . import Ctx, operation
-from .mutations import (body_items, check_unlocked, fill_required, refuse_duplicate, respond, row_restorer,
-                        settle, start_task, where_rows)
+from .mutations import (body_items, fill_required, locked_rows, now_iso, refuse_duplicate, respond,
+                        row_restorer, settle, start_task, where_rows)
 
 
 def _count_field(ctx: Ctx, rel: str) -> str | None:
@@ -60,8 +59,7 @@ def create_label(ctx: Ctx, body: Any):
                 raise bad_request(f"[{i}]: label {key}={value} is given twice", f"[{i}]: 标签 {key}={value} 重复")
             seen.add((key, value))
             _refuse(ctx, key, value)
-        eng = ctx.world.tasks
-        now = iso(eng.clock.now()) if eng is not None else iso(0)
+        now = now_iso(ctx)
         made = []
         for item in items:
             row = {"key": item["key"], "value": item.get("value"), "createdAt": now}
@@ -86,8 +84,7 @@ def update_label(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "Label", (body or {}).get("where"))
-        check_unlocked(ctx, "Label", rows)
+        rows = locked_rows(ctx, "Label", body)
         data = (body or {}).get("data") or {}
         changes = {k: data[k] for k in ("key", "value") if k in data and (k != "key" or data[k])}
         after = [(r, {**r, **changes}) for r in rows]
@@ -149,8 +146,7 @@ def link_labels(ctx: Ctx, body: Any):
     add = ctx.op.name == "add-labels-to-resources"
     with store.lock:
         settle(ctx)
-        labels = where_rows(ctx, "Label", (body or {}).get("where"))
-        check_unlocked(ctx, "Label", labels)
+        labels = locked_rows(ctx, "Label", body)
         targets = _targets(ctx, (body or {}).get("data") or {})
         results = []
         for label in labels:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
+from ..clock import iso
 from ..contract.index import ref_name
 from ..contract.validate import ValidationError
 from ..errors import ApiError, bad_request
@@ -102,6 +103,12 @@ def check_unlocked(ctx: Ctx, model: str, rows: Iterable[dict]) -> None:
     eng = engine(ctx)
     if eng is not None:
         eng.check_unlocked(model, [r["id"] for r in rows], ctx.contract)
+
+
+def now_iso(ctx: Ctx) -> str:
+    """The task clock's now (epoch 0 without a task engine), as an ISO timestamp."""
+    eng = ctx.world.tasks
+    return iso(eng.clock.now()) if eng is not None else iso(0)
 
 
 # ----------------------------------------------------------------------- body shapes
@@ -578,19 +585,36 @@ def refuse_duplicate(ctx: Ctx, model: str, values: dict, *, scope: dict | None =
                           f"{what} {shown} 已存在")
 
 
+def locked_rows(ctx: Ctx, model: str, body: Any) -> list[dict]:
+    """The `model` rows the body's `where` matches, refused (ResourceLocked) while a task holds one."""
+    rows = where_rows(ctx, model, (body or {}).get("where"))
+    check_unlocked(ctx, model, rows)
+    return rows
+
+
 def row_restorer(ctx: Ctx, model: str, before: Iterable[dict], created: Iterable[str] = ()):
     """A rollback: drop the rows created, put back the rows as they were."""
     store = ctx.store
     before = [dict(r) for r in before]
-    created = list(created)
+    drop = row_dropper(ctx, model, created)
 
     def undo():
-        for rid in created:
-            if store.get(model, rid) is not None:
-                store.delete(model, rid)
+        drop()
         for row in before:
             store.put(model, row)
     return undo
+
+
+def row_dropper(ctx: Ctx, model: str, ids: Iterable[str | None]):
+    """A callback deleting the `model` rows `ids` that still exist (None skipped)."""
+    store = ctx.store
+    ids = [i for i in ids if i]
+
+    def drop():
+        for rid in ids:
+            if store.get(model, rid) is not None:
+                store.delete(model, rid)
+    return drop
 
 
 def chain(*fns):

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import bad_request
 from . import Ctx, operation
-from .mutations import (check_unlocked, not_found_id, respond, row_restorer, settle, start_task,
+from .mutations import (check_unlocked, locked_rows, not_found_id, respond, row_restorer, settle, start_task,
                         where_rows)
 from .vm import has
 
@@ -135,8 +135,7 @@ def renumber(ctx: Ctx, vm: dict) -> None:
 
 
 def _vm_rows(ctx: Ctx, body: Any) -> list[dict]:
-    rows = where_rows(ctx, "Vm", (body or {}).get("where"))
-    check_unlocked(ctx, "Vm", rows)
+    rows = locked_rows(ctx, "Vm", body)
     return rows
 
 

@@ -7,19 +7,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..clock import iso
 from ..errors import bad_request
 from . import Ctx, operation
-from .mutations import (body_items, check_unlocked, fill_required, refuse_duplicate, require_row, respond,
-                        row_restorer, settle, start_task, where_rows)
+from .mutations import (body_items, check_unlocked, fill_required, locked_rows, now_iso, refuse_duplicate,
+                        require_row, respond, row_restorer, settle, start_task, where_rows)
 
 FLAGS = ("vm_vm_policy", "vm_vm_policy_enabled", "vm_host_must_enabled", "vm_host_must_policy",
          "vm_host_prefer_enabled", "vm_host_prefer_policy", "enabled", "description", "name")
-
-
-def _now(ctx: Ctx) -> str:
-    eng = ctx.world.tasks
-    return iso(eng.clock.now()) if eng is not None else iso(0)
 
 
 def _members(ctx: Ctx, cluster: str, where: Any, field: str) -> list[dict]:
@@ -90,7 +84,7 @@ def create_group(ctx: Ctx, body: Any):
         for cid, fields, members in planned:
             row = {"cluster": cid, "local_id": str(uuid.uuid4()), "description": "", "vm_vm_policy_enabled": False,
                    "vm_host_must_enabled": False, "vm_host_must_policy": False, "vm_host_prefer_enabled": False,
-                   "vm_host_prefer_policy": False, "local_created_at": _now(ctx), "local_updated_at": _now(ctx),
+                   "vm_host_prefer_policy": False, "local_created_at": now_iso(ctx), "local_updated_at": now_iso(ctx),
                    "vm_host_must_host_uuids": [], "vm_host_prefer_host_uuids": [], "entityAsyncStatus": None}
             row.update(fields)
             g = store.insert("VmPlacementGroup", fill_required(ctx, "VmPlacementGroup", row))
@@ -106,8 +100,7 @@ def update_group(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "VmPlacementGroup", (body or {}).get("where"))
-        check_unlocked(ctx, "VmPlacementGroup", rows)
+        rows = locked_rows(ctx, "VmPlacementGroup", body)
         data = (body or {}).get("data") or {}
         planned = []
         for g in rows:
@@ -125,7 +118,7 @@ def update_group(ctx: Ctx, body: Any):
             planned.append((g, fields, members))
         results = []
         for g, fields, members in planned:
-            fields["local_updated_at"] = _now(ctx)
+            fields["local_updated_at"] = now_iso(ctx)
             store.update("VmPlacementGroup", g["id"], fields)
             before = _set_members(ctx, g["id"], {vm["id"] for vm in members}) if members is not None else []
             tid = start_task(ctx, "VmPlacementGroup", g["id"], "update", before=g,
@@ -140,8 +133,7 @@ def delete_group(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "VmPlacementGroup", (body or {}).get("where"))
-        check_unlocked(ctx, "VmPlacementGroup", rows)
+        rows = locked_rows(ctx, "VmPlacementGroup", body)
         results = [(start_task(ctx, "VmPlacementGroup", g["id"], "delete"), "VmPlacementGroup", g["id"])
                    for g in rows]
         return respond(ctx, results)

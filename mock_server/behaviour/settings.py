@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import bad_request
 from . import Ctx, operation
-from .mutations import (body_items, check_unlocked, fill_required, refuse_duplicate, require_row, respond,
+from .mutations import (body_items, fill_required, locked_rows, refuse_duplicate, require_row, respond,
                         row_restorer, settle, start_task, where_rows)
 from .vm import has
 
@@ -222,8 +222,7 @@ def update_cluster(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "Cluster", (body or {}).get("where"))
-        check_unlocked(ctx, "Cluster", rows)
+        rows = locked_rows(ctx, "Cluster", body)
         data = (body or {}).get("data") or {}
         changes: dict = {}
         if data.get("ip"):

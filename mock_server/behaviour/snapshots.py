@@ -8,11 +8,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..clock import iso
 from ..errors import bad_request
 from . import Ctx, operation
-from .mutations import (body_items, check_unlocked, fill_required, not_found_id, respond, settle, start_task,
-                        where_rows)
+from .mutations import (body_items, check_unlocked, fill_required, locked_rows, not_found_id, now_iso,
+                        respond, row_dropper, settle, start_task)
 from .synth import synth_value
 from .vm import has, template_row, vm_disk_rows
 
@@ -26,7 +25,7 @@ def _lun_snapshot(ctx: Ctx, lun: dict, name: str) -> dict | None:
     snap = template_row(ctx, "IscsiLunSnapshot", {
         "name": name, "local_id": str(uuid.uuid4()), "iscsi_lun": lun["id"],
         "iscsi_target": lun.get("iscsi_target"), "consistency_group_snapshot": None,
-        "unique_size": 0, "local_created_at": iso(ctx.world.tasks.clock.now() if ctx.world.tasks else 0),
+        "unique_size": 0, "local_created_at": now_iso(ctx),
         "labels": []})
     if "snapshot_num" in lun:
         store.update("IscsiLun", lun["id"], {"snapshot_num": (lun.get("snapshot_num") or 0) + 1})
@@ -82,7 +81,7 @@ def create_vm_snapshot(ctx: Ctx, body: Any):
                         "local_id": str(uuid.uuid4()), "vm_disks": frozen,
                         "consistent_type": item.get("consistent_type") or "CRASH_CONSISTENT",
                         "size": sum(fd.get("size") or 0 for fd in frozen),
-                        "local_created_at": iso(ctx.world.tasks.clock.now() if ctx.world.tasks else 0)})
+                        "local_created_at": now_iso(ctx)})
             if has(ctx, "VmSnapshot", "entityAsyncStatus"):
                 row["entityAsyncStatus"] = None
             if row.get("description") is None:
@@ -91,11 +90,8 @@ def create_vm_snapshot(ctx: Ctx, body: Any):
             made.append((snap, lun_snaps))
         results = []
         for snap, lun_snaps in made:
-            def undo(ids=lun_snaps):
-                for i in ids:
-                    if store.get("IscsiLunSnapshot", i):
-                        store.delete("IscsiLunSnapshot", i)
-            tid = start_task(ctx, "VmSnapshot", snap["id"], "create", mutation="createVmSnapshot", on_failure=undo)
+            tid = start_task(ctx, "VmSnapshot", snap["id"], "create", mutation="createVmSnapshot",
+                             on_failure=row_dropper(ctx, "IscsiLunSnapshot", lun_snaps))
             results.append((tid, "VmSnapshot", snap["id"]))
         return respond(ctx, results)
 
@@ -105,8 +101,7 @@ def delete_vm_snapshot(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "VmSnapshot", (body or {}).get("where"))
-        check_unlocked(ctx, "VmSnapshot", rows)
+        rows = locked_rows(ctx, "VmSnapshot", body)
         results = []
         for row in rows:
             names = [fd.get("snapshot_local_id") for fd in row.get("vm_disks") or [] if fd.get("snapshot_local_id")]
@@ -129,8 +124,7 @@ def rollback_vm(ctx: Ctx, body: Any):
         snap = store.get("VmSnapshot", sid or "")
         if snap is None:
             raise not_found_id("data.snapshot_id", "VmSnapshot", sid)
-        rows = where_rows(ctx, "Vm", (body or {}).get("where"))
-        check_unlocked(ctx, "Vm", rows)
+        rows = locked_rows(ctx, "Vm", body)
         for row in rows:
             if snap.get("vm") != row["id"]:
                 raise bad_request(f"data.snapshot_id: snapshot {snap.get('name')} does not belong to VM "
@@ -174,7 +168,7 @@ def create_volume_snapshot(ctx: Ctx, body: Any):
                                   f"'{item.get('name')}'", f"[{i}].name: 该卷已有同名快照")
             planned.append((vol, item))
         check_unlocked(ctx, "VmVolume", [v for v, _ in planned])
-        now = iso(ctx.world.tasks.clock.now() if ctx.world.tasks else 0)
+        now = now_iso(ctx)
         made = []
         props = ctx.contract.resources["VmVolumeSnapshot"].properties
         for vol, item in planned:
@@ -255,11 +249,7 @@ def rebuild_volume(ctx: Ctx, body: Any):
             made.append(store.get("VmVolume", vol["id"]))
         results = []
         for vol in made:
-            lun = vol.get("lun")
-
-            def drop(lun=lun):
-                if lun and store.get("IscsiLun", lun) is not None:
-                    store.delete("IscsiLun", lun)
+            drop = row_dropper(ctx, "IscsiLun", [vol.get("lun")])
             results.append((start_task(ctx, "VmVolume", vol["id"], "create", name=vol["name"], on_failure=drop),
                             "VmVolume", vol["id"]))
         return respond(ctx, results)

@@ -9,11 +9,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..clock import iso
 from ..errors import bad_request
 from . import Ctx, operation
-from .mutations import (body_items, check_unlocked, fill_required, generic_update, refuse_duplicate, require_row,
-                        respond, settle, start_task, where_rows)
+from .mutations import (body_items, check_unlocked, fill_required, generic_update, now_iso, refuse_duplicate,
+                        require_row, respond, row_dropper, settle, start_task, where_rows)
 from .nics import nic_rows
 from .synth import synth_value
 from .vm import _volumes_deleter, clone_vm, has, vm_disk_rows
@@ -97,8 +96,7 @@ def template_from_vm(ctx: Ctx, body: Any):
             refuse_duplicate(ctx, "VmTemplate", {"name": item.get("name")}, scope={"cluster": cluster},
                              label="VM template")
             planned.append((vm, cluster, item))
-        eng = ctx.world.tasks
-        now = iso(eng.clock.now()) if eng is not None else iso(0)
+        now = now_iso(ctx)
         made = []
         props = ctx.contract.resources["VmTemplate"].properties
         for vm, cluster, item in planned:
@@ -150,10 +148,7 @@ def template_to_vm(ctx: Ctx, body: Any):
         def after(item, vm):
             tid = item["converted_from_template_id"]
 
-            def drop():
-                if store.get("VmTemplate", tid) is not None:
-                    store.delete("VmTemplate", tid)
-            return drop
+            return row_dropper(ctx, "VmTemplate", [tid])
         return clone_vm(ctx, body, after=after)
 
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from ..errors import bad_request
 from . import Ctx, operation
-from .mutations import (body_items, chain, check_unlocked, fill_required, map_params, new_record, not_found_id,
-                        require_row, respond, row_restorer, settle, start_task, where_rows)
+from .mutations import (body_items, chain, check_unlocked, fill_required, locked_rows, map_params, new_record,
+                        not_found_id, require_row, respond, row_dropper, row_restorer, settle, start_task,
+                        where_rows)
 
 UNITS = {"B": 1, "BYTE": 1, "KB": 1024, "KIB": 1024, "MB": 1024 ** 2, "MIB": 1024 ** 2, "GB": 1024 ** 3,
          "GIB": 1024 ** 3, "TB": 1024 ** 4, "TIB": 1024 ** 4, "PB": 1024 ** 5, "PIB": 1024 ** 5}
@@ -301,8 +302,7 @@ def power(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "Vm", (body or {}).get("where"))
-        check_unlocked(ctx, "Vm", rows)
+        rows = locked_rows(ctx, "Vm", body)
         for row in rows:
             if row.get("status") not in allowed:
                 raise bad_request(
@@ -329,8 +329,7 @@ def migrate(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "Vm", (body or {}).get("where"))
-        check_unlocked(ctx, "Vm", rows)
+        rows = locked_rows(ctx, "Vm", body)
         host = ((body or {}).get("data") or {}).get("host_id")
         if host and store.get("Host", host) is None:
             raise not_found_id("data.host_id", "Host", host)
@@ -350,8 +349,7 @@ def recycle(ctx: Ctx, body: Any):
     into = ctx.op.name == "move-vm-to-recycle"
     with ctx.store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "Vm", (body or {}).get("where"))
-        check_unlocked(ctx, "Vm", rows)
+        rows = locked_rows(ctx, "Vm", body)
         results = []
         for row in rows:
             changes = {}
@@ -372,8 +370,7 @@ def delete_vm(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "Vm", (body or {}).get("where"))
-        check_unlocked(ctx, "Vm", rows)
+        rows = locked_rows(ctx, "Vm", body)
         for row in rows:
             if row.get("status") in ("RUNNING", "SUSPENDED"):
                 raise bad_request(f"VM {row.get('name')} ({row['id']}) is {row.get('status')}; shut it down or "
@@ -620,16 +617,9 @@ def create_volume(ctx: Ctx, body: Any):
         results = []
         for vol in made:
             tid = start_task(ctx, "VmVolume", vol["id"], "create", name=vol["name"],
-                             on_failure=_lun_dropper(ctx, vol.get("lun")))
+                             on_failure=row_dropper(ctx, "IscsiLun", [vol.get("lun")]))
             results.append((tid, "VmVolume", vol["id"]))
         return respond(ctx, results)
-
-
-def _lun_dropper(ctx: Ctx, lun_id: str | None):
-    def drop():
-        if lun_id and ctx.store.get("IscsiLun", lun_id) is not None:
-            ctx.store.delete("IscsiLun", lun_id)
-    return drop
 
 
 @operation("update-vm-volume")
@@ -637,8 +627,7 @@ def update_volume(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "VmVolume", (body or {}).get("where"))
-        check_unlocked(ctx, "VmVolume", rows)
+        rows = locked_rows(ctx, "VmVolume", body)
         data = (body or {}).get("data") or {}
         changes: dict = {}
         if data.get("name"):
@@ -679,8 +668,7 @@ def delete_volume(ctx: Ctx, body: Any):
     store = ctx.store
     with store.lock:
         settle(ctx)
-        rows = where_rows(ctx, "VmVolume", (body or {}).get("where"))
-        check_unlocked(ctx, "VmVolume", rows)
+        rows = locked_rows(ctx, "VmVolume", body)
         for r in rows:
             disks = store.related_ids("VmVolume", r, "vm_disks")
             if disks:
