@@ -40,6 +40,13 @@ def spec_contract():
     return load_contract(p)
 
 
+@pytest.fixture(scope="module")
+def contract():
+    """The 4.6.0 spec as a Contract (the SPEC of tests/helpers.py)."""
+    from helpers import load_spec_contract
+    return load_spec_contract()
+
+
 class ResponseChecker:
     """Validates every JSON response of the app against the operation's response schema."""
 

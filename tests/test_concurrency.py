@@ -10,7 +10,6 @@ was lost or resurrected."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
 import time
@@ -18,15 +17,13 @@ import time
 import pytest
 
 requests = pytest.importorskip("requests")
-cheroot_wsgi = pytest.importorskip("cheroot.wsgi")
+pytest.importorskip("cheroot.wsgi")
 
 from mock_server.app import create_app  # noqa: E402
-from mock_server.contract.index import Contract  # noqa: E402
 from mock_server.state import MockConfig  # noqa: E402
 
-SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "specs", "cloudtower-4.6.0.json")
-if not os.path.exists(SPEC):
-    SPEC = "/work/shared/specs/cloudtower-4.6.0.json"
+from helpers import load_spec_contract, served_app  # noqa: E402
+
 
 THREADS = 8
 DURATION = 8.0          # seconds of load
@@ -39,17 +36,11 @@ EXPECTED_400 = ("locked", "Cannot ", "power it off", "does not exist", "is RUNNI
 @pytest.fixture(scope="module")
 def served():
     from mock_server.world.generator import generate
-    with open(SPEC) as f:
-        contract = Contract(json.load(f))
+    contract = load_spec_contract()
     app = create_app(MockConfig(task_speed=TASK_SPEED), contract=contract,
                      world_factory=lambda: generate(contract, None, seed=11))
-    srv = cheroot_wsgi.Server(("127.0.0.1", 0), app, numthreads=16)
-    srv.prepare()
-    thread = threading.Thread(target=srv.serve, daemon=True)
-    thread.start()
-    host, port = srv.bind_addr[:2]
-    yield f"http://{host}:{port}/v2/api", app.config["MOCK_STATE"]
-    srv.stop()
+    with served_app(app, numthreads=16) as url:
+        yield url, app.config["MOCK_STATE"]
 
 
 class Client:

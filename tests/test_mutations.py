@@ -6,26 +6,15 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
 
 import pytest
 
 from mock_server.app import create_app
 from mock_server.behaviour.synth import minimal_world, synth_value
-from mock_server.contract.index import Contract, ref_name
+from mock_server.contract.index import ref_name
 from mock_server.contract.validate import ValidationError, Validator
 from mock_server.state import MockConfig
-
-SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "specs", "cloudtower-4.6.0.json")
-if not os.path.exists(SPEC):
-    SPEC = "/work/shared/specs/cloudtower-4.6.0.json"
-
-
-@pytest.fixture(scope="module")
-def contract():
-    with open(SPEC) as f:
-        return Contract(json.load(f))
 
 
 def generated_world(contract):

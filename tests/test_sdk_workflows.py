@@ -7,13 +7,11 @@ backup walk of contract.md §3."""
 from __future__ import annotations
 
 import json
-import os
-import threading
 
 import pytest
 
 cloudtower = pytest.importorskip("cloudtower")
-cheroot_wsgi = pytest.importorskip("cheroot.wsgi")
+pytest.importorskip("cheroot.wsgi")
 
 from cloudtower import ApiClient, Configuration  # noqa: E402
 from cloudtower.api.user_api import UserApi  # noqa: E402
@@ -42,12 +40,9 @@ from cloudtower.utils import wait_tasks  # noqa: E402
 
 from mock_server.app import create_app  # noqa: E402
 from mock_server.behaviour.synth import minimal_world  # noqa: E402
-from mock_server.contract.index import Contract  # noqa: E402
 from mock_server.state import MockConfig  # noqa: E402
 
-SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "specs", "cloudtower-4.6.0.json")
-if not os.path.exists(SPEC):
-    SPEC = "/work/shared/specs/cloudtower-4.6.0.json"
+from helpers import load_spec_contract, served_app  # noqa: E402
 
 
 def _world(contract):
@@ -60,16 +55,10 @@ def _world(contract):
 
 @pytest.fixture(scope="module")
 def server():
-    with open(SPEC) as f:
-        contract = Contract(json.load(f))
+    contract = load_spec_contract()
     app = create_app(MockConfig(task_speed=4.0), contract=contract, world_factory=lambda: _world(contract))
-    srv = cheroot_wsgi.Server(("127.0.0.1", 0), app, numthreads=4)
-    srv.prepare()
-    thread = threading.Thread(target=srv.serve, daemon=True)
-    thread.start()
-    host, port = srv.bind_addr[:2]
-    yield f"http://{host}:{port}/v2/api", app.config["MOCK_STATE"]
-    srv.stop()
+    with served_app(app, numthreads=4) as url:
+        yield url, app.config["MOCK_STATE"]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ ResourceLocked and entityAsyncStatus through the HTTP layer, and many tasks chea
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
@@ -12,19 +11,8 @@ import pytest
 from mock_server.app import create_app
 from mock_server.behaviour.synth import minimal_world
 from mock_server.clock import Clock
-from mock_server.contract.index import Contract
 from mock_server.state import MockConfig
 from mock_server.tasks import TaskEngine
-
-SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "specs", "cloudtower-4.6.0.json")
-if not os.path.exists(SPEC):
-    SPEC = "/work/shared/specs/cloudtower-4.6.0.json"
-
-
-@pytest.fixture(scope="module")
-def contract():
-    with open(SPEC) as f:
-        return Contract(json.load(f))
 
 
 @pytest.fixture
