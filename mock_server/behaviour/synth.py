@@ -1,9 +1,11 @@
-"""Plausible values synthesised from a schema (for fields a request does not give).
+"""Minimal values from a schema, for the fields a mutation's request does not give.
 
-Uses the world generator's synthesiser (`mock_server.world.values`) when it offers one,
-otherwise a small local one: enums take their first value, strings follow the field name
-(`*_at` → ISO timestamp, `local_id` → UUID, `*ip*` → an address, ...), numbers honour their
-bounds, objects get their required properties, arrays their minimum number of items.
+Unlike the world generator's seeded synthesiser (`mock_server.world.values`, random and
+Faker-backed, for building realistic worlds), these are the plain defaults CloudTower
+itself would fill in at run time: enums take their first value, numbers their lower
+bound or 0, booleans false; strings follow the field name (`*_at` → now, `local_id` →
+a UUID, `*ip*` → an address, ...); objects get their required properties, arrays their
+minimum number of items. No randomness, so a created record is predictable in tests.
 """
 
 from __future__ import annotations
