@@ -98,7 +98,12 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
             ctx = Ctx(state=state, world=world, op=op, lang=lang, user=user,
                       headers=req.headers, files=files)
             handler = behaviour.resolve(op)
-            result = handler(ctx, body)
+            # One world at a time: every operation runs under its store's lock, after the
+            # tasks whose time has come have taken effect.
+            with world.store.lock:
+                if world.tasks is not None:
+                    world.tasks.settle()
+                result = handler(ctx, body)
             if isinstance(result, RawJSON):
                 return Response(result.data, status=200, mimetype="application/json")
             if isinstance(result, Response):
@@ -233,13 +238,13 @@ def _validation_error(e: ValidationError) -> ApiError:
 
 def _is_object(state: MockState, schema: dict) -> bool:
     r = state.contract.resolve(schema)
-    return r.get("type", "object") == "object" and r.get("type") != "array"
+    return r.get("type", "object") == "object"
 
 
 def _multipart(request, state: MockState, op) -> tuple[dict, dict]:
     if not (request.mimetype or "").startswith("multipart/"):
         raise bad_request(f"Content-Type must be multipart/form-data, got {request.mimetype or 'none'}",
-                          f"Content-Type 必须为 multipart/form-data")
+                          "Content-Type 必须为 multipart/form-data")
     schema = state.contract.resolve(op.request_schema)
     props = schema.get("properties", {})
     form = request.form.to_dict()

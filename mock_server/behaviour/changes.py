@@ -40,29 +40,26 @@ def resource_changes(ctx: Ctx, args: dict):
         raise bad_request(f"limit must be within 1 .. 1000, got {limit}", "limit 必须在 1 .. 1000 之间")
     actions, types, rid = _csv(args.get("action")), _csv(args.get("resource_type")), args.get("resource_id")
     store = ctx.store
-    with store.lock:
-        if ctx.world.tasks is not None:
-            ctx.world.tasks.settle()
-        current = store.revision
-        changes = list(store.changes)
-        compact = changes[0][0] - 1 if changes else current
-        first = max(int(start), compact + 1) if start is not None else compact + 1
-        data, last_seen = [], {}
-        for rev, action, model, res_id, old, new, at in changes:
-            prev = last_seen.get((model, res_id), "0")
-            last_seen[(model, res_id)] = str(rev)
-            if rev < first or (actions and action not in actions) or (rid and res_id != rid):
-                continue
-            tname = type_name(model)
-            if types and tname not in types:
-                continue
-            data.append({
-                "revision": str(rev), "prev_revision": prev, "action": action, "resource_type": tname,
-                "resource_id": res_id, "created_at": iso(at),
-                "old_value": orjson.dumps(store.render(model, old)).decode() if old is not None else "",
-                "new_value": orjson.dumps(store.render(model, new)).decode() if new is not None else "",
-            })
-            if len(data) >= limit:
-                break
+    current = store.revision
+    changes = list(store.changes)
+    compact = changes[0][0] - 1 if changes else current
+    first = max(int(start), compact + 1) if start is not None else compact + 1
+    data, last_seen = [], {}
+    for rev, action, model, res_id, old, new, at in changes:
+        prev = last_seen.get((model, res_id), "0")
+        last_seen[(model, res_id)] = str(rev)
+        if rev < first or (actions and action not in actions) or (rid and res_id != rid):
+            continue
+        tname = type_name(model)
+        if types and tname not in types:
+            continue
+        data.append({
+            "revision": str(rev), "prev_revision": prev, "action": action, "resource_type": tname,
+            "resource_id": res_id, "created_at": iso(at),
+            "old_value": orjson.dumps(store.render(model, old)).decode() if old is not None else "",
+            "new_value": orjson.dumps(store.render(model, new)).decode() if new is not None else "",
+        })
+        if len(data) >= limit:
+            break
     return {"currentRevision": str(current), "compactRevision": str(compact), "data": data, "ec": "EOK",
             "error": None}

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import bad_request
 from . import Ctx, operation
 from .mutations import (body_items, fill_required, locked_rows, now_iso, refuse_duplicate, respond,
-                        row_restorer, settle, start_task, where_rows)
+                        row_restorer, start_task, where_rows)
 
 
 def _count_field(ctx: Ctx, rel: str) -> str | None:
@@ -47,28 +47,26 @@ def _pair(item: dict) -> tuple[str, Any]:
 @operation("create-label")
 def create_label(ctx: Ctx, body: Any):
     store = ctx.store
-    with store.lock:
-        settle(ctx)
-        items = body_items(body)
-        seen = set()
-        for i, item in enumerate(items):
-            key, value = _pair(item)
-            if not key:
-                raise bad_request(f"[{i}].key: must not be empty", f"[{i}].key: 不能为空")
-            if (key, value) in seen:
-                raise bad_request(f"[{i}]: label {key}={value} is given twice", f"[{i}]: 标签 {key}={value} 重复")
-            seen.add((key, value))
-            _refuse(ctx, key, value)
-        now = now_iso(ctx)
-        made = []
-        for item in items:
-            row = {"key": item["key"], "value": item.get("value"), "createdAt": now}
-            label = store.insert("Label", fill_required(ctx, "Label", row))
-            recount(ctx, label["id"])
-            made.append(label)
-        results = [(start_task(ctx, "Label", r["id"], "create", name=f"{r['key']}={r.get('value')}"), "Label", r["id"])
-                   for r in made]
-        return respond(ctx, results)
+    items = body_items(body)
+    seen = set()
+    for i, item in enumerate(items):
+        key, value = _pair(item)
+        if not key:
+            raise bad_request(f"[{i}].key: must not be empty", f"[{i}].key: 不能为空")
+        if (key, value) in seen:
+            raise bad_request(f"[{i}]: label {key}={value} is given twice", f"[{i}]: 标签 {key}={value} 重复")
+        seen.add((key, value))
+        _refuse(ctx, key, value)
+    now = now_iso(ctx)
+    made = []
+    for item in items:
+        row = {"key": item["key"], "value": item.get("value"), "createdAt": now}
+        label = store.insert("Label", fill_required(ctx, "Label", row))
+        recount(ctx, label["id"])
+        made.append(label)
+    results = [(start_task(ctx, "Label", r["id"], "create", name=f"{r['key']}={r.get('value')}"), "Label", r["id"])
+               for r in made]
+    return respond(ctx, results)
 
 
 def _refuse(ctx: Ctx, key: str, value: Any, exclude=()) -> None:
@@ -82,24 +80,22 @@ def _refuse(ctx: Ctx, key: str, value: Any, exclude=()) -> None:
 @operation("update-label")
 def update_label(ctx: Ctx, body: Any):
     store = ctx.store
-    with store.lock:
-        settle(ctx)
-        rows = locked_rows(ctx, "Label", body)
-        data = (body or {}).get("data") or {}
-        changes = {k: data[k] for k in ("key", "value") if k in data and (k != "key" or data[k])}
-        after = [(r, {**r, **changes}) for r in rows]
-        pairs = [(a.get("key"), a.get("value")) for _, a in after]
-        if len(set(pairs)) != len(pairs):
-            raise bad_request("data: the update would make several labels equal", "data: 更新后存在重复的标签")
-        ids = [r["id"] for r in rows]
-        for _, a in after:
-            _refuse(ctx, a.get("key"), a.get("value"), exclude=ids)
-        results = []
-        for r, _ in after:
-            if changes:
-                store.update("Label", r["id"], changes)
-            results.append((start_task(ctx, "Label", r["id"], "update", before=r), "Label", r["id"]))
-        return respond(ctx, results)
+    rows = locked_rows(ctx, "Label", body)
+    data = (body or {}).get("data") or {}
+    changes = {k: data[k] for k in ("key", "value") if k in data and (k != "key" or data[k])}
+    after = [(r, {**r, **changes}) for r in rows]
+    pairs = [(a.get("key"), a.get("value")) for _, a in after]
+    if len(set(pairs)) != len(pairs):
+        raise bad_request("data: the update would make several labels equal", "data: 更新后存在重复的标签")
+    ids = [r["id"] for r in rows]
+    for _, a in after:
+        _refuse(ctx, a.get("key"), a.get("value"), exclude=ids)
+    results = []
+    for r, _ in after:
+        if changes:
+            store.update("Label", r["id"], changes)
+        results.append((start_task(ctx, "Label", r["id"], "update", before=r), "Label", r["id"]))
+    return respond(ctx, results)
 
 
 def _targets(ctx: Ctx, data: dict) -> list[tuple[str, str, list[dict]]]:
@@ -142,28 +138,25 @@ def _link(ctx: Ctx, label_id: str, rel: str, target: str, rows: list[dict], add:
 
 @operation("add-labels-to-resources", "remove-labels-from-resources")
 def link_labels(ctx: Ctx, body: Any):
-    store = ctx.store
     add = ctx.op.name == "add-labels-to-resources"
-    with store.lock:
-        settle(ctx)
-        labels = locked_rows(ctx, "Label", body)
-        targets = _targets(ctx, (body or {}).get("data") or {})
-        results = []
-        for label in labels:
-            undo = []
-            for rel, model, rows in targets:
-                lb, tb = _link(ctx, label["id"], rel, model, rows, add)
-                undo.append(row_restorer(ctx, "Label", lb))
-                if tb:
-                    undo.append(row_restorer(ctx, model, tb))
-            recount(ctx, label["id"])
-            lid = label["id"]
+    labels = locked_rows(ctx, "Label", body)
+    targets = _targets(ctx, (body or {}).get("data") or {})
+    results = []
+    for label in labels:
+        undo = []
+        for rel, model, rows in targets:
+            lb, tb = _link(ctx, label["id"], rel, model, rows, add)
+            undo.append(row_restorer(ctx, "Label", lb))
+            if tb:
+                undo.append(row_restorer(ctx, model, tb))
+        recount(ctx, label["id"])
+        lid = label["id"]
 
-            def rollback(undo=undo, lid=lid):
-                for u in undo:
-                    u()
-                recount(ctx, lid)
-            tid = start_task(ctx, "Label", lid, "action", on_failure=rollback,
-                             name=f"{label.get('key')}={label.get('value')}")
-            results.append((tid, "Label", lid))
-        return respond(ctx, results)
+        def rollback(undo=undo, lid=lid):
+            for u in undo:
+                u()
+            recount(ctx, lid)
+        tid = start_task(ctx, "Label", lid, "action", on_failure=rollback,
+                         name=f"{label.get('key')}={label.get('value')}")
+        results.append((tid, "Label", lid))
+    return respond(ctx, results)

@@ -14,7 +14,6 @@ Per-operation modules (vm.py, snapshots.py, iscsi.py) build on the helpers here.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable
 
 from ..clock import iso
@@ -33,12 +32,6 @@ def engine(ctx: Ctx):
     if eng is not None:
         eng.instant = getattr(ctx.state.config, "task_speed", 1.0) == 0
     return eng
-
-
-def settle(ctx: Ctx) -> None:
-    eng = engine(ctx)
-    if eng is not None:
-        eng.settle()
 
 
 def camel(op_name: str) -> str:
@@ -354,19 +347,17 @@ def generic_create(ctx: Ctx, body: Any):
     model = ctx.op.resource
     if model is None:
         return generic_fallback(ctx, body)
-    with ctx.store.lock:
-        settle(ctx)
-        if isinstance(body, dict) and "where" in body and isinstance(body.get("data"), dict):
-            return generic_update(ctx, body)
-        results = []
-        rows = []
-        for item in body_items(body):
-            _check_parents(ctx, model, item)
-            rows.append(new_record(ctx, model, item))
-        for row in rows:
-            tid = start_task(ctx, model, row["id"], "create", name=row.get("name"))
-            results.append((tid, model, row["id"]))
-        return respond(ctx, results)
+    if isinstance(body, dict) and "where" in body and isinstance(body.get("data"), dict):
+        return generic_update(ctx, body)
+    results = []
+    rows = []
+    for item in body_items(body):
+        _check_parents(ctx, model, item)
+        rows.append(new_record(ctx, model, item))
+    for row in rows:
+        tid = start_task(ctx, model, row["id"], "create", name=row.get("name"))
+        results.append((tid, model, row["id"]))
+    return respond(ctx, results)
 
 
 def _check_parents(ctx: Ctx, model: str, item: dict) -> None:
@@ -408,24 +399,22 @@ def generic_update(ctx: Ctx, body: Any):
     wmodel = where_model(ctx) or model
     if wmodel is None or wmodel not in ctx.contract.resources:
         return generic_fallback(ctx, body)
-    with ctx.store.lock:
-        settle(ctx)
-        if isinstance(body, dict) and "where" in body:
-            rows = where_rows(ctx, wmodel, body.get("where"))
-        else:
-            rows = _singleton_rows(ctx, wmodel, body)
-        check_unlocked(ctx, wmodel, rows)
-        data = _data_of(body)
-        prepared = [(row, *map_params(ctx, wmodel, data)) for row in rows]
-        results = []
-        for row, changes, links in prepared:
-            before = row
-            if changes:
-                ctx.store.update(wmodel, row["id"], changes)
-            apply_links(ctx, wmodel, row["id"], links)
-            tid = start_task(ctx, wmodel, row["id"], "update", before=before)
-            results.append((tid, wmodel, row["id"]))
-        return respond(ctx, results)
+    if isinstance(body, dict) and "where" in body:
+        rows = where_rows(ctx, wmodel, body.get("where"))
+    else:
+        rows = _singleton_rows(ctx, wmodel, body)
+    check_unlocked(ctx, wmodel, rows)
+    data = _data_of(body)
+    prepared = [(row, *map_params(ctx, wmodel, data)) for row in rows]
+    results = []
+    for row, changes, links in prepared:
+        before = row
+        if changes:
+            ctx.store.update(wmodel, row["id"], changes)
+        apply_links(ctx, wmodel, row["id"], links)
+        tid = start_task(ctx, wmodel, row["id"], "update", before=before)
+        results.append((tid, wmodel, row["id"]))
+    return respond(ctx, results)
 
 
 def _singleton_rows(ctx: Ctx, model: str, body: Any) -> list[dict]:
@@ -446,15 +435,13 @@ def generic_delete(ctx: Ctx, body: Any):
     model = where_model(ctx) or ctx.op.resource
     if model is None or model not in ctx.contract.resources:
         return generic_fallback(ctx, body)
-    with ctx.store.lock:
-        settle(ctx)
-        rows = where_rows(ctx, model, (body or {}).get("where") if isinstance(body, dict) else None)
-        check_unlocked(ctx, model, rows)
-        results = []
-        for row in rows:
-            tid = start_task(ctx, model, row["id"], "delete")
-            results.append((tid, model, row["id"]))
-        return respond(ctx, results)
+    rows = where_rows(ctx, model, (body or {}).get("where") if isinstance(body, dict) else None)
+    check_unlocked(ctx, model, rows)
+    results = []
+    for row in rows:
+        tid = start_task(ctx, model, row["id"], "delete")
+        results.append((tid, model, row["id"]))
+    return respond(ctx, results)
 
 
 @family("action")
@@ -463,38 +450,36 @@ def generic_action(ctx: Ctx, body: Any):
     wmodel = where_model(ctx)
     if model is None and wmodel is None:
         return generic_fallback(ctx, body)
-    with ctx.store.lock:
-        settle(ctx)
-        if wmodel is not None and isinstance(body, dict):
-            rows = where_rows(ctx, wmodel, body.get("where"))
-            check_unlocked(ctx, wmodel, rows)
-            results = []
-            data = _data_of(body)
-            for row in rows:
-                if model is None or model == wmodel:
-                    changes, _ = map_params(ctx, wmodel, data, strict_ids=False)
-                    tid = start_task(ctx, wmodel, row["id"], "action", changes=changes or None)
-                    results.append((tid, wmodel, row["id"]))
-                else:
-                    rec = _derived_record(ctx, model, wmodel, row, data)
-                    tid = start_task(ctx, model, rec["id"], "create", name=rec.get("name"))
-                    results.append((tid, model, rec["id"]))
-            return respond(ctx, results)
-        if model is not None and model in ctx.contract.resources:
-            results = []
-            pending = []
-            for item in body_items(body):
-                target = _item_target(ctx, model, item)
-                if target is not None:
-                    check_unlocked(ctx, model, [target])
-                    pending.append(("action", target))
-                else:
-                    _check_parents(ctx, model, item)
-                    pending.append(("create", new_record(ctx, model, item)))
-            for kind, row in pending:
-                tid = start_task(ctx, model, row["id"], kind, name=row.get("name"))
-                results.append((tid, model, row["id"]))
-            return respond(ctx, results)
+    if wmodel is not None and isinstance(body, dict):
+        rows = where_rows(ctx, wmodel, body.get("where"))
+        check_unlocked(ctx, wmodel, rows)
+        results = []
+        data = _data_of(body)
+        for row in rows:
+            if model is None or model == wmodel:
+                changes, _ = map_params(ctx, wmodel, data, strict_ids=False)
+                tid = start_task(ctx, wmodel, row["id"], "action", changes=changes or None)
+                results.append((tid, wmodel, row["id"]))
+            else:
+                rec = _derived_record(ctx, model, wmodel, row, data)
+                tid = start_task(ctx, model, rec["id"], "create", name=rec.get("name"))
+                results.append((tid, model, rec["id"]))
+        return respond(ctx, results)
+    if model is not None and model in ctx.contract.resources:
+        results = []
+        pending = []
+        for item in body_items(body):
+            target = _item_target(ctx, model, item)
+            if target is not None:
+                check_unlocked(ctx, model, [target])
+                pending.append(("action", target))
+            else:
+                _check_parents(ctx, model, item)
+                pending.append(("create", new_record(ctx, model, item)))
+        for kind, row in pending:
+            tid = start_task(ctx, model, row["id"], kind, name=row.get("name"))
+            results.append((tid, model, row["id"]))
+        return respond(ctx, results)
     return generic_fallback(ctx, body)
 
 
@@ -524,37 +509,35 @@ def generic_fallback(ctx: Ctx, body: Any):
     """Irregular operations: a contract-conformant answer, rows where the answer is a resource."""
     op = ctx.op
     contract = ctx.contract
-    with ctx.store.lock:
-        settle(ctx)
-        wmodel = where_model(ctx)
-        kind = op.response_kind
-        schema = op.response_schema
-        if kind in ("list", "bare_list", "withtask_list"):
-            items = (schema or {}).get("items")
-            item_name = ref_name(items)
-            if kind == "withtask_list":
-                data_schema = contract.withtask_data_schema(op)
-                return [{"task_id": None, "data": synth_full(contract, data_schema)}]
-            if item_name in contract.resources:
-                model = item_name
-                if wmodel == model and isinstance(body, dict):
-                    rows = where_rows(ctx, model, body.get("where"))
-                else:
-                    rows = [r for r in (ctx.store.first(model),) if r is not None]
-                return [ctx.store.render(model, r) for r in rows]
-            return [synth_full(contract, items)]
-        if kind == "withtask":
-            return {"task_id": None, "data": synth_full(contract, contract.withtask_data_schema(op))}
-        if kind == "bare":
-            name = ref_name(schema)
-            if name in contract.resources:
-                row = ctx.store.first(name)
-                if row is not None:
-                    return ctx.store.render(name, row)
-            return synth_full(contract, schema)
-        if kind == "string":
-            return ""
-        return synth_full(contract, schema) if schema else None
+    wmodel = where_model(ctx)
+    kind = op.response_kind
+    schema = op.response_schema
+    if kind in ("list", "bare_list", "withtask_list"):
+        items = (schema or {}).get("items")
+        item_name = ref_name(items)
+        if kind == "withtask_list":
+            data_schema = contract.withtask_data_schema(op)
+            return [{"task_id": None, "data": synth_full(contract, data_schema)}]
+        if item_name in contract.resources:
+            model = item_name
+            if wmodel == model and isinstance(body, dict):
+                rows = where_rows(ctx, model, body.get("where"))
+            else:
+                rows = [r for r in (ctx.store.first(model),) if r is not None]
+            return [ctx.store.render(model, r) for r in rows]
+        return [synth_full(contract, items)]
+    if kind == "withtask":
+        return {"task_id": None, "data": synth_full(contract, contract.withtask_data_schema(op))}
+    if kind == "bare":
+        name = ref_name(schema)
+        if name in contract.resources:
+            row = ctx.store.first(name)
+            if row is not None:
+                return ctx.store.render(name, row)
+        return synth_full(contract, schema)
+    if kind == "string":
+        return ""
+    return synth_full(contract, schema) if schema else None
 
 
 # --------------------------------------------------------- helpers for real behaviours

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import bad_request
 from . import Ctx, operation
-from .mutations import (check_unlocked, locked_rows, not_found_id, respond, row_restorer, settle, start_task,
+from .mutations import (check_unlocked, locked_rows, not_found_id, respond, row_restorer, start_task,
                         where_rows)
 from .vm import has
 
@@ -146,19 +146,17 @@ def _task(ctx: Ctx, vm: dict, before: list[dict], created=()) -> str | None:
 
 @operation("add-vm-nic")
 def add_vm_nic(ctx: Ctx, body: Any):
-    with ctx.store.lock:
-        settle(ctx)
-        rows = _vm_rows(ctx, body)
-        params = ((body or {}).get("data") or {}).get("vm_nics") or []
-        results = []
-        # validate against every VM before changing anything
-        for vm in rows:
-            for i, p in enumerate(params):
-                prepare_nic(ctx, vm, p, f"data.vm_nics[{i}].")
-        for vm in rows:
-            created = attach_nics(ctx, vm, params, "data.vm_nics")
-            results.append((_task(ctx, vm, [], created), "Vm", vm["id"]))
-        return respond(ctx, results)
+    rows = _vm_rows(ctx, body)
+    params = ((body or {}).get("data") or {}).get("vm_nics") or []
+    results = []
+    # validate against every VM before changing anything
+    for vm in rows:
+        for i, p in enumerate(params):
+            prepare_nic(ctx, vm, p, f"data.vm_nics[{i}].")
+    for vm in rows:
+        created = attach_nics(ctx, vm, params, "data.vm_nics")
+        results.append((_task(ctx, vm, [], created), "Vm", vm["id"]))
+    return respond(ctx, results)
 
 
 def _nic_at(ctx: Ctx, vm: dict, index: Any, field: str) -> dict:
@@ -171,47 +169,43 @@ def _nic_at(ctx: Ctx, vm: dict, index: Any, field: str) -> dict:
 
 @operation("update-vm-nic")
 def update_vm_nic(ctx: Ctx, body: Any):
-    with ctx.store.lock:
-        settle(ctx)
-        rows = _vm_rows(ctx, body)
-        data = (body or {}).get("data") or {}
-        planned = []
-        for vm in rows:
-            nic = _nic_at(ctx, vm, data.get("nic_index"), "data.nic_index")
-            planned.append((vm, nic, nic_changes(ctx, vm, data, "data.", exclude=nic["id"])))
-        results = []
-        for vm, nic, changes in planned:
-            if changes:
-                ctx.store.update("VmNic", nic["id"], changes)
-            results.append((_task(ctx, vm, [nic]), "Vm", vm["id"]))
-        return respond(ctx, results)
+    rows = _vm_rows(ctx, body)
+    data = (body or {}).get("data") or {}
+    planned = []
+    for vm in rows:
+        nic = _nic_at(ctx, vm, data.get("nic_index"), "data.nic_index")
+        planned.append((vm, nic, nic_changes(ctx, vm, data, "data.", exclude=nic["id"])))
+    results = []
+    for vm, nic, changes in planned:
+        if changes:
+            ctx.store.update("VmNic", nic["id"], changes)
+        results.append((_task(ctx, vm, [nic]), "Vm", vm["id"]))
+    return respond(ctx, results)
 
 
 @operation("update-vm-nic-basic-info", "update-vm-nic-advance-info", "update-vm-nic-qos-option")
 def update_nic_by_where(ctx: Ctx, body: Any):
     """where: VmNicWhereInput; one task per VM owning a matched NIC."""
     store = ctx.store
-    with store.lock:
-        settle(ctx)
-        nics = where_rows(ctx, "VmNic", (body or {}).get("where"))
-        vms: dict[str, dict] = {}
-        for n in nics:
-            vm = store.get("Vm", n.get("vm"))
-            if vm is not None:
-                vms.setdefault(vm["id"], vm)
-        check_unlocked(ctx, "Vm", vms.values())
-        data = (body or {}).get("data") or {}
-        planned = [(n, nic_changes(ctx, vms[n["vm"]], data, "data.", exclude=n["id"]))
-                   for n in nics if n.get("vm") in vms]
-        if ctx.op.name == "update-vm-nic-qos-option":
-            planned = [(n, _qos(ctx, data)) for n, _ in planned]
-        before: dict[str, list] = {}
-        for n, changes in planned:
-            before.setdefault(n["vm"], []).append(n)
-            if changes:
-                store.update("VmNic", n["id"], changes)
-        results = [(_task(ctx, vms[vid], rows), "Vm", vid) for vid, rows in before.items()]
-        return respond(ctx, results)
+    nics = where_rows(ctx, "VmNic", (body or {}).get("where"))
+    vms: dict[str, dict] = {}
+    for n in nics:
+        vm = store.get("Vm", n.get("vm"))
+        if vm is not None:
+            vms.setdefault(vm["id"], vm)
+    check_unlocked(ctx, "Vm", vms.values())
+    data = (body or {}).get("data") or {}
+    planned = [(n, nic_changes(ctx, vms[n["vm"]], data, "data.", exclude=n["id"]))
+               for n in nics if n.get("vm") in vms]
+    if ctx.op.name == "update-vm-nic-qos-option":
+        planned = [(n, _qos(ctx, data)) for n, _ in planned]
+    before: dict[str, list] = {}
+    for n, changes in planned:
+        before.setdefault(n["vm"], []).append(n)
+        if changes:
+            store.update("VmNic", n["id"], changes)
+    results = [(_task(ctx, vms[vid], rows), "Vm", vid) for vid, rows in before.items()]
+    return respond(ctx, results)
 
 
 def _qos(ctx: Ctx, data: dict) -> dict:
@@ -236,43 +230,39 @@ def _qos(ctx: Ctx, data: dict) -> dict:
 @operation("remove-vm-nic")
 def remove_vm_nic(ctx: Ctx, body: Any):
     store = ctx.store
-    with store.lock:
-        settle(ctx)
-        rows = _vm_rows(ctx, body)
-        indexes = ((body or {}).get("data") or {}).get("nic_index") or []
-        planned = []
-        for vm in rows:
-            planned.append((vm, [_nic_at(ctx, vm, i, "data.nic_index") for i in indexes]))
-        results = []
-        for vm, gone in planned:
-            before = nic_rows(ctx, vm)
-            for n in gone:
-                store.delete("VmNic", n["id"])
-            renumber(ctx, vm)
-            results.append((_task(ctx, vm, before), "Vm", vm["id"]))
-        return respond(ctx, results)
+    rows = _vm_rows(ctx, body)
+    indexes = ((body or {}).get("data") or {}).get("nic_index") or []
+    planned = []
+    for vm in rows:
+        planned.append((vm, [_nic_at(ctx, vm, i, "data.nic_index") for i in indexes]))
+    results = []
+    for vm, gone in planned:
+        before = nic_rows(ctx, vm)
+        for n in gone:
+            store.delete("VmNic", n["id"])
+        renumber(ctx, vm)
+        results.append((_task(ctx, vm, before), "Vm", vm["id"]))
+    return respond(ctx, results)
 
 
 @operation("remove-vm-nic-by-where")
 def remove_vm_nic_by_where(ctx: Ctx, body: Any):
     store = ctx.store
-    with store.lock:
-        settle(ctx)
-        nics = where_rows(ctx, "VmNic", (body or {}).get("where"))
-        only = ((body or {}).get("effect") or {}).get("vm_ids")
-        if only:
-            for vid in only:
-                if store.get("Vm", vid) is None:
-                    raise not_found_id("effect.vm_ids", "Vm", vid)
-            nics = [n for n in nics if n.get("vm") in set(only)]
-        vms = {n["vm"]: store.get("Vm", n["vm"]) for n in nics if n.get("vm") and store.get("Vm", n["vm"])}
-        check_unlocked(ctx, "Vm", vms.values())
-        results = []
-        for vid, vm in vms.items():
-            before = nic_rows(ctx, vm)
-            for n in nics:
-                if n.get("vm") == vid:
-                    store.delete("VmNic", n["id"])
-            renumber(ctx, vm)
-            results.append((_task(ctx, vm, before), "Vm", vid))
-        return respond(ctx, results)
+    nics = where_rows(ctx, "VmNic", (body or {}).get("where"))
+    only = ((body or {}).get("effect") or {}).get("vm_ids")
+    if only:
+        for vid in only:
+            if store.get("Vm", vid) is None:
+                raise not_found_id("effect.vm_ids", "Vm", vid)
+        nics = [n for n in nics if n.get("vm") in set(only)]
+    vms = {n["vm"]: store.get("Vm", n["vm"]) for n in nics if n.get("vm") and store.get("Vm", n["vm"])}
+    check_unlocked(ctx, "Vm", vms.values())
+    results = []
+    for vid, vm in vms.items():
+        before = nic_rows(ctx, vm)
+        for n in nics:
+            if n.get("vm") == vid:
+                store.delete("VmNic", n["id"])
+        renumber(ctx, vm)
+        results.append((_task(ctx, vm, before), "Vm", vid))
+    return respond(ctx, results)

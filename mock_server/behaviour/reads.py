@@ -34,23 +34,16 @@ def find_rows(ctx: Ctx, model: str, args: dict | None) -> list[dict]:
 def list_resources(ctx: Ctx, body: dict | None):
     model = ctx.op.resource
     store = ctx.store
-    with store.lock:
-        if ctx.world.tasks is not None:
-            ctx.world.tasks.settle()
-        rows = find_rows(ctx, model, body)
-        return RawJSON(b"[" + b",".join([store.render_json(model, r) for r in rows]) + b"]")
+    rows = find_rows(ctx, model, body)
+    return RawJSON(b"[" + b",".join([store.render_json(model, r) for r in rows]) + b"]")
 
 
 @family(CONNECTION)
 def count_resources(ctx: Ctx, body: dict | None):
     model = ctx.op.resource
     schema = ctx.contract.query_schema
-    store = ctx.store
-    with store.lock:
-        if ctx.world.tasks is not None:
-            ctx.world.tasks.settle()
-        try:
-            n = engine.count(schema, StoreSource(store), model, body or {})
-        except QueryError as e:
-            raise query_error(e) from e
+    try:
+        n = engine.count(schema, StoreSource(ctx.store), model, body or {})
+    except QueryError as e:
+        raise query_error(e) from e
     return {"aggregate": {"count": n}}

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import bad_request
 from . import Ctx, operation
 from .mutations import (body_items, check_unlocked, fill_required, locked_rows, not_found_id, now_iso,
-                        respond, row_dropper, settle, start_task)
+                        respond, row_dropper, start_task)
 from .synth import synth_value
 from .vm import has, template_row, vm_disk_rows
 
@@ -65,80 +65,74 @@ def freeze_disks(ctx: Ctx, vm: dict, snapshot_name: str) -> tuple[list[dict], li
 @operation("create-vm-snapshot")
 def create_vm_snapshot(ctx: Ctx, body: Any):
     store = ctx.store
-    with store.lock:
-        settle(ctx)
-        items = body_items(body)
-        for item in items:
-            if store.get("Vm", item.get("vm_id") or "") is None:
-                raise not_found_id("data.vm_id", "Vm", item.get("vm_id"))
-        check_unlocked(ctx, "Vm", [store.get("Vm", i["vm_id"]) for i in items])
-        made = []
-        for item in items:
-            vm = store.get("Vm", item["vm_id"])
-            frozen, lun_snaps = freeze_disks(ctx, vm, item.get("name") or "snapshot")
-            row = {k: vm.get(k) for k in FROZEN_FROM_VM if k in ctx.contract.resources["VmSnapshot"].properties}
-            row.update({"name": item.get("name"), "vm": vm["id"], "cluster": vm.get("cluster"),
-                        "local_id": str(uuid.uuid4()), "vm_disks": frozen,
-                        "consistent_type": item.get("consistent_type") or "CRASH_CONSISTENT",
-                        "size": sum(fd.get("size") or 0 for fd in frozen),
-                        "local_created_at": now_iso(ctx)})
-            if has(ctx, "VmSnapshot", "entityAsyncStatus"):
-                row["entityAsyncStatus"] = None
-            if row.get("description") is None:
-                row["description"] = ""
-            snap = store.insert("VmSnapshot", fill_required(ctx, "VmSnapshot", row))
-            made.append((snap, lun_snaps))
-        results = []
-        for snap, lun_snaps in made:
-            tid = start_task(ctx, "VmSnapshot", snap["id"], "create", mutation="createVmSnapshot",
-                             on_failure=row_dropper(ctx, "IscsiLunSnapshot", lun_snaps))
-            results.append((tid, "VmSnapshot", snap["id"]))
-        return respond(ctx, results)
+    items = body_items(body)
+    for item in items:
+        if store.get("Vm", item.get("vm_id") or "") is None:
+            raise not_found_id("data.vm_id", "Vm", item.get("vm_id"))
+    check_unlocked(ctx, "Vm", [store.get("Vm", i["vm_id"]) for i in items])
+    made = []
+    for item in items:
+        vm = store.get("Vm", item["vm_id"])
+        frozen, lun_snaps = freeze_disks(ctx, vm, item.get("name") or "snapshot")
+        row = {k: vm.get(k) for k in FROZEN_FROM_VM if k in ctx.contract.resources["VmSnapshot"].properties}
+        row.update({"name": item.get("name"), "vm": vm["id"], "cluster": vm.get("cluster"),
+                    "local_id": str(uuid.uuid4()), "vm_disks": frozen,
+                    "consistent_type": item.get("consistent_type") or "CRASH_CONSISTENT",
+                    "size": sum(fd.get("size") or 0 for fd in frozen),
+                    "local_created_at": now_iso(ctx)})
+        if has(ctx, "VmSnapshot", "entityAsyncStatus"):
+            row["entityAsyncStatus"] = None
+        if row.get("description") is None:
+            row["description"] = ""
+        snap = store.insert("VmSnapshot", fill_required(ctx, "VmSnapshot", row))
+        made.append((snap, lun_snaps))
+    results = []
+    for snap, lun_snaps in made:
+        tid = start_task(ctx, "VmSnapshot", snap["id"], "create", mutation="createVmSnapshot",
+                         on_failure=row_dropper(ctx, "IscsiLunSnapshot", lun_snaps))
+        results.append((tid, "VmSnapshot", snap["id"]))
+    return respond(ctx, results)
 
 
 @operation("delete-vm-snapshot")
 def delete_vm_snapshot(ctx: Ctx, body: Any):
     store = ctx.store
-    with store.lock:
-        settle(ctx)
-        rows = locked_rows(ctx, "VmSnapshot", body)
-        results = []
-        for row in rows:
-            names = [fd.get("snapshot_local_id") for fd in row.get("vm_disks") or [] if fd.get("snapshot_local_id")]
+    rows = locked_rows(ctx, "VmSnapshot", body)
+    results = []
+    for row in rows:
+        names = [fd.get("snapshot_local_id") for fd in row.get("vm_disks") or [] if fd.get("snapshot_local_id")]
 
-            def drop(names=names):
-                for n in names:
-                    for ls in store.find_by("IscsiLunSnapshot", "name", n):
-                        store.delete("IscsiLunSnapshot", ls["id"])
-            tid = start_task(ctx, "VmSnapshot", row["id"], "delete", mutation="deleteVmSnapshot", on_success=drop)
-            results.append((tid, "VmSnapshot", row["id"]))
-        return respond(ctx, results)
+        def drop(names=names):
+            for n in names:
+                for ls in store.find_by("IscsiLunSnapshot", "name", n):
+                    store.delete("IscsiLunSnapshot", ls["id"])
+        tid = start_task(ctx, "VmSnapshot", row["id"], "delete", mutation="deleteVmSnapshot", on_success=drop)
+        results.append((tid, "VmSnapshot", row["id"]))
+    return respond(ctx, results)
 
 
 @operation("rollback-vm")
 def rollback_vm(ctx: Ctx, body: Any):
     store = ctx.store
-    with store.lock:
-        settle(ctx)
-        sid = ((body or {}).get("data") or {}).get("snapshot_id")
-        snap = store.get("VmSnapshot", sid or "")
-        if snap is None:
-            raise not_found_id("data.snapshot_id", "VmSnapshot", sid)
-        rows = locked_rows(ctx, "Vm", body)
-        for row in rows:
-            if snap.get("vm") != row["id"]:
-                raise bad_request(f"data.snapshot_id: snapshot {snap.get('name')} does not belong to VM "
-                                  f"{row.get('name')} ({row['id']})",
-                                  f"data.snapshot_id: 快照 {snap.get('name')} 不属于虚拟机 {row.get('name')}")
-            if row.get("status") == "RUNNING" and snap.get("consistent_type") != "FILE_SYSTEM_CONSISTENT":
-                pass        # SMTX OS powers the VM off and back on; the state stays
-        results = []
-        for row in rows:
-            changes = {k: snap[k] for k in FROZEN_FROM_VM if k in snap and k in row and snap[k] is not None}
-            tid = start_task(ctx, "Vm", row["id"], "action", changes=changes, mutation="rollbackVm",
-                             extra_locks=[("VmSnapshot", snap["id"])])
-            results.append((tid, "Vm", row["id"]))
-        return respond(ctx, results)
+    sid = ((body or {}).get("data") or {}).get("snapshot_id")
+    snap = store.get("VmSnapshot", sid or "")
+    if snap is None:
+        raise not_found_id("data.snapshot_id", "VmSnapshot", sid)
+    rows = locked_rows(ctx, "Vm", body)
+    for row in rows:
+        if snap.get("vm") != row["id"]:
+            raise bad_request(f"data.snapshot_id: snapshot {snap.get('name')} does not belong to VM "
+                              f"{row.get('name')} ({row['id']})",
+                              f"data.snapshot_id: 快照 {snap.get('name')} 不属于虚拟机 {row.get('name')}")
+        if row.get("status") == "RUNNING" and snap.get("consistent_type") != "FILE_SYSTEM_CONSISTENT":
+            pass        # SMTX OS powers the VM off and back on; the state stays
+    results = []
+    for row in rows:
+        changes = {k: snap[k] for k in FROZEN_FROM_VM if k in snap and k in row and snap[k] is not None}
+        tid = start_task(ctx, "Vm", row["id"], "action", changes=changes, mutation="rollbackVm",
+                         extra_locks=[("VmSnapshot", snap["id"])])
+        results.append((tid, "Vm", row["id"]))
+    return respond(ctx, results)
 
 
 # ------------------------------------------------------------------ volume snapshots
@@ -155,35 +149,33 @@ def _vol_snapshot_fields(ctx: Ctx, vol: dict) -> dict:
 @operation("create-vm-volume-snapshot")
 def create_volume_snapshot(ctx: Ctx, body: Any):
     store = ctx.store
-    with store.lock:
-        settle(ctx)
-        items = body_items(body)
-        planned = []
-        for i, item in enumerate(items):
-            vol = store.get("VmVolume", item.get("volume_id") or "")
-            if vol is None:
-                raise not_found_id(f"[{i}].volume_id", "VmVolume", item.get("volume_id"))
-            if any(s.get("name") == item.get("name") for s in store.find_by("VmVolumeSnapshot", "vm_volume", vol["id"])):
-                raise bad_request(f"[{i}].name: volume {vol.get('name')} already has a snapshot named "
-                                  f"'{item.get('name')}'", f"[{i}].name: 该卷已有同名快照")
-            planned.append((vol, item))
-        check_unlocked(ctx, "VmVolume", [v for v, _ in planned])
-        now = now_iso(ctx)
-        made = []
-        props = ctx.contract.resources["VmVolumeSnapshot"].properties
-        for vol, item in planned:
-            row = {k: v for k, v in _vol_snapshot_fields(ctx, vol).items() if k in props}
-            row.update({"name": item["name"], "description": item.get("description") or "", "local_created_at": now,
-                        "entityAsyncStatus": None})
-            if "createAt" in props:
-                row["createAt"] = now
-            if row.get("elf_storage_policy") is None:
-                row.pop("elf_storage_policy")
-            made.append((store.insert("VmVolumeSnapshot", fill_required(ctx, "VmVolumeSnapshot", row)), vol))
-        results = [(start_task(ctx, "VmVolumeSnapshot", s["id"], "create", name=s["name"],
-                               extra_locks=[("VmVolume", vol["id"])]), "VmVolumeSnapshot", s["id"])
-                   for s, vol in made]
-        return respond(ctx, results)
+    items = body_items(body)
+    planned = []
+    for i, item in enumerate(items):
+        vol = store.get("VmVolume", item.get("volume_id") or "")
+        if vol is None:
+            raise not_found_id(f"[{i}].volume_id", "VmVolume", item.get("volume_id"))
+        if any(s.get("name") == item.get("name") for s in store.find_by("VmVolumeSnapshot", "vm_volume", vol["id"])):
+            raise bad_request(f"[{i}].name: volume {vol.get('name')} already has a snapshot named "
+                              f"'{item.get('name')}'", f"[{i}].name: 该卷已有同名快照")
+        planned.append((vol, item))
+    check_unlocked(ctx, "VmVolume", [v for v, _ in planned])
+    now = now_iso(ctx)
+    made = []
+    props = ctx.contract.resources["VmVolumeSnapshot"].properties
+    for vol, item in planned:
+        row = {k: v for k, v in _vol_snapshot_fields(ctx, vol).items() if k in props}
+        row.update({"name": item["name"], "description": item.get("description") or "", "local_created_at": now,
+                    "entityAsyncStatus": None})
+        if "createAt" in props:
+            row["createAt"] = now
+        if row.get("elf_storage_policy") is None:
+            row.pop("elf_storage_policy")
+        made.append((store.insert("VmVolumeSnapshot", fill_required(ctx, "VmVolumeSnapshot", row)), vol))
+    results = [(start_task(ctx, "VmVolumeSnapshot", s["id"], "create", name=s["name"],
+                           extra_locks=[("VmVolume", vol["id"])]), "VmVolumeSnapshot", s["id"])
+               for s, vol in made]
+    return respond(ctx, results)
 
 
 def _volume_snapshot(ctx: Ctx, i: int, item: dict) -> dict:
@@ -197,30 +189,28 @@ def _volume_snapshot(ctx: Ctx, i: int, item: dict) -> dict:
 def rollback_volume(ctx: Ctx, body: Any):
     """The snapshot's volume goes back to it; refused while a running VM mounts the volume."""
     store = ctx.store
-    with store.lock:
-        settle(ctx)
-        planned = []
-        for i, item in enumerate(body_items(body)):
-            snap = _volume_snapshot(ctx, i, item)
-            vol = store.get("VmVolume", snap.get("vm_volume")) if snap.get("vm_volume") else None
-            if vol is None:
-                raise bad_request(f"[{i}].volume_snapshot_id: the volume of snapshot {snap.get('name')} no longer "
-                                  f"exists; rebuild a volume from it instead", f"[{i}].volume_snapshot_id: 快照的源卷已不存在")
-            for d in store.related_ids("VmVolume", vol, "vm_disks"):
-                vm = store.get("Vm", (store.get("VmDisk", d) or {}).get("vm") or "")
-                if vm is not None and vm.get("status") in ("RUNNING", "SUSPENDED"):
-                    raise bad_request(f"[{i}].volume_snapshot_id: volume {vol.get('name')} is in use by VM "
-                                      f"{vm.get('name')}, which is {vm.get('status')}; shut it down first",
-                                      f"[{i}].volume_snapshot_id: 卷正被运行中的虚拟机 {vm.get('name')} 使用")
-            planned.append((snap, vol))
-        check_unlocked(ctx, "VmVolume", [v for _, v in planned])
-        results = []
-        for snap, vol in planned:
-            changes = {"size": int(snap.get("volume_size") or vol.get("size") or 0)}
-            tid = start_task(ctx, "VmVolume", vol["id"], "action", changes=changes, mutation="rollbackVmVolume",
-                             extra_locks=[("VmVolumeSnapshot", snap["id"])])
-            results.append((tid, "VmVolume", vol["id"]))
-        return respond(ctx, results)
+    planned = []
+    for i, item in enumerate(body_items(body)):
+        snap = _volume_snapshot(ctx, i, item)
+        vol = store.get("VmVolume", snap.get("vm_volume")) if snap.get("vm_volume") else None
+        if vol is None:
+            raise bad_request(f"[{i}].volume_snapshot_id: the volume of snapshot {snap.get('name')} no longer "
+                              f"exists; rebuild a volume from it instead", f"[{i}].volume_snapshot_id: 快照的源卷已不存在")
+        for d in store.related_ids("VmVolume", vol, "vm_disks"):
+            vm = store.get("Vm", (store.get("VmDisk", d) or {}).get("vm") or "")
+            if vm is not None and vm.get("status") in ("RUNNING", "SUSPENDED"):
+                raise bad_request(f"[{i}].volume_snapshot_id: volume {vol.get('name')} is in use by VM "
+                                  f"{vm.get('name')}, which is {vm.get('status')}; shut it down first",
+                                  f"[{i}].volume_snapshot_id: 卷正被运行中的虚拟机 {vm.get('name')} 使用")
+        planned.append((snap, vol))
+    check_unlocked(ctx, "VmVolume", [v for _, v in planned])
+    results = []
+    for snap, vol in planned:
+        changes = {"size": int(snap.get("volume_size") or vol.get("size") or 0)}
+        tid = start_task(ctx, "VmVolume", vol["id"], "action", changes=changes, mutation="rollbackVmVolume",
+                         extra_locks=[("VmVolumeSnapshot", snap["id"])])
+        results.append((tid, "VmVolume", vol["id"]))
+    return respond(ctx, results)
 
 
 @operation("rebuild-vm-volume")
@@ -228,28 +218,26 @@ def rebuild_volume(ctx: Ctx, body: Any):
     """A new volume (with its own LUN) holding the snapshot's data."""
     from .vm import new_volume
     store = ctx.store
-    with store.lock:
-        settle(ctx)
-        planned = []
-        for i, item in enumerate(body_items(body)):
-            snap = _volume_snapshot(ctx, i, item)
-            cluster = snap.get("cluster")
-            if any(v.get("cluster") == cluster for v in store.find_by("VmVolume", "name", item.get("name"))):
-                raise bad_request(f"[{i}].name: a volume named '{item.get('name')}' already exists in the cluster",
-                                  f"[{i}].name: 集群中已存在同名卷")
-            planned.append((snap, item))
-        made = []
-        for snap, item in planned:
-            vol = new_volume(ctx, snap.get("cluster"), item["name"], int(snap.get("volume_size") or 0),
-                             snap.get("elf_storage_policy"))
-            changes = {"mounting": False, "sharing": bool(snap.get("volume_sharing"))}
-            if has(ctx, "VmVolume", "description"):
-                changes["description"] = item.get("description") or ""
-            store.update("VmVolume", vol["id"], changes)
-            made.append(store.get("VmVolume", vol["id"]))
-        results = []
-        for vol in made:
-            drop = row_dropper(ctx, "IscsiLun", [vol.get("lun")])
-            results.append((start_task(ctx, "VmVolume", vol["id"], "create", name=vol["name"], on_failure=drop),
-                            "VmVolume", vol["id"]))
-        return respond(ctx, results)
+    planned = []
+    for i, item in enumerate(body_items(body)):
+        snap = _volume_snapshot(ctx, i, item)
+        cluster = snap.get("cluster")
+        if any(v.get("cluster") == cluster for v in store.find_by("VmVolume", "name", item.get("name"))):
+            raise bad_request(f"[{i}].name: a volume named '{item.get('name')}' already exists in the cluster",
+                              f"[{i}].name: 集群中已存在同名卷")
+        planned.append((snap, item))
+    made = []
+    for snap, item in planned:
+        vol = new_volume(ctx, snap.get("cluster"), item["name"], int(snap.get("volume_size") or 0),
+                         snap.get("elf_storage_policy"))
+        changes = {"mounting": False, "sharing": bool(snap.get("volume_sharing"))}
+        if has(ctx, "VmVolume", "description"):
+            changes["description"] = item.get("description") or ""
+        store.update("VmVolume", vol["id"], changes)
+        made.append(store.get("VmVolume", vol["id"]))
+    results = []
+    for vol in made:
+        drop = row_dropper(ctx, "IscsiLun", [vol.get("lun")])
+        results.append((start_task(ctx, "VmVolume", vol["id"], "create", name=vol["name"], on_failure=drop),
+                        "VmVolume", vol["id"]))
+    return respond(ctx, results)

@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import bad_request
 from . import Ctx, operation
 from .mutations import (body_items, check_unlocked, fill_required, generic_update, now_iso, refuse_duplicate,
-                        require_row, respond, row_dropper, settle, start_task, where_rows)
+                        require_row, respond, row_dropper, start_task, where_rows)
 from .nics import nic_rows
 from .synth import synth_value
 from .vm import _volumes_deleter, clone_vm, has, vm_disk_rows
@@ -73,50 +73,48 @@ def template_nics(ctx: Ctx, vm: dict) -> list[dict]:
 def template_from_vm(ctx: Ctx, body: Any):
     store = ctx.store
     convert = ctx.op.name == "convert-vm-template-from-vm"
-    with store.lock:
-        settle(ctx)
-        items = body_items(body)
-        planned, seen = [], set()
-        for i, item in enumerate(items):
-            vm = require_row(ctx, "Vm", item.get("vm_id"), f"[{i}].vm_id")
-            check_unlocked(ctx, "Vm", [vm])
-            cluster = vm.get("cluster")
-            if item.get("cluster_id"):
-                cluster = require_row(ctx, "Cluster", item["cluster_id"], f"[{i}].cluster_id")["id"]
-            if convert and vm.get("status") != "STOPPED":
-                raise bad_request(f"[{i}].vm_id: VM {vm.get('name')} ({vm['id']}) is {vm.get('status')}; shut it "
-                                  f"down before converting it to a template", f"[{i}].vm_id: 请先关闭虚拟机 {vm.get('name')}")
-            if convert and vm["id"] in {p[0]["id"] for p in planned}:
-                raise bad_request(f"[{i}].vm_id: VM {vm['id']} is converted twice", f"[{i}].vm_id: 重复")
-            if vm.get("in_recycle_bin"):
-                raise bad_request(f"[{i}].vm_id: VM {vm.get('name')} is in the recycle bin", "虚拟机在回收站中")
-            if (cluster, item.get("name")) in seen:
-                raise bad_request(f"[{i}].name: template '{item.get('name')}' is given twice", f"[{i}].name: 重复")
-            seen.add((cluster, item.get("name")))
-            refuse_duplicate(ctx, "VmTemplate", {"name": item.get("name")}, scope={"cluster": cluster},
-                             label="VM template")
-            planned.append((vm, cluster, item))
-        now = now_iso(ctx)
-        made = []
-        props = ctx.contract.resources["VmTemplate"].properties
-        for vm, cluster, item in planned:
-            row = {k: vm[k] for k in FROM_VM if k in props and vm.get(k) is not None}
-            disks = frozen_disks(ctx, vm)
-            row.update({"name": item["name"], "cluster": cluster, "local_id": str(uuid.uuid4()),
-                        "description": item.get("description") or "",
-                        "cloud_init_supported": bool(item.get("cloud_init_supported")),
-                        "vm_disks": disks, "vm_nics": template_nics(ctx, vm),
-                        "size": sum(d.get("size") or 0 for d in disks if d.get("type") == "DISK"),
-                        "local_created_at": now, "entityAsyncStatus": None})
-            tpl = store.insert("VmTemplate", fill_required(ctx, "VmTemplate", row))
-            made.append((tpl, vm))
-        results = []
-        for tpl, vm in made:
-            done = _vm_remover(ctx, vm) if convert else None
-            tid = start_task(ctx, "VmTemplate", tpl["id"], "create", name=tpl["name"], on_success=done,
-                             extra_locks=[("Vm", vm["id"])])
-            results.append((tid, "VmTemplate", tpl["id"]))
-        return respond(ctx, results)
+    items = body_items(body)
+    planned, seen = [], set()
+    for i, item in enumerate(items):
+        vm = require_row(ctx, "Vm", item.get("vm_id"), f"[{i}].vm_id")
+        check_unlocked(ctx, "Vm", [vm])
+        cluster = vm.get("cluster")
+        if item.get("cluster_id"):
+            cluster = require_row(ctx, "Cluster", item["cluster_id"], f"[{i}].cluster_id")["id"]
+        if convert and vm.get("status") != "STOPPED":
+            raise bad_request(f"[{i}].vm_id: VM {vm.get('name')} ({vm['id']}) is {vm.get('status')}; shut it "
+                              f"down before converting it to a template", f"[{i}].vm_id: 请先关闭虚拟机 {vm.get('name')}")
+        if convert and vm["id"] in {p[0]["id"] for p in planned}:
+            raise bad_request(f"[{i}].vm_id: VM {vm['id']} is converted twice", f"[{i}].vm_id: 重复")
+        if vm.get("in_recycle_bin"):
+            raise bad_request(f"[{i}].vm_id: VM {vm.get('name')} is in the recycle bin", "虚拟机在回收站中")
+        if (cluster, item.get("name")) in seen:
+            raise bad_request(f"[{i}].name: template '{item.get('name')}' is given twice", f"[{i}].name: 重复")
+        seen.add((cluster, item.get("name")))
+        refuse_duplicate(ctx, "VmTemplate", {"name": item.get("name")}, scope={"cluster": cluster},
+                         label="VM template")
+        planned.append((vm, cluster, item))
+    now = now_iso(ctx)
+    made = []
+    props = ctx.contract.resources["VmTemplate"].properties
+    for vm, cluster, item in planned:
+        row = {k: vm[k] for k in FROM_VM if k in props and vm.get(k) is not None}
+        disks = frozen_disks(ctx, vm)
+        row.update({"name": item["name"], "cluster": cluster, "local_id": str(uuid.uuid4()),
+                    "description": item.get("description") or "",
+                    "cloud_init_supported": bool(item.get("cloud_init_supported")),
+                    "vm_disks": disks, "vm_nics": template_nics(ctx, vm),
+                    "size": sum(d.get("size") or 0 for d in disks if d.get("type") == "DISK"),
+                    "local_created_at": now, "entityAsyncStatus": None})
+        tpl = store.insert("VmTemplate", fill_required(ctx, "VmTemplate", row))
+        made.append((tpl, vm))
+    results = []
+    for tpl, vm in made:
+        done = _vm_remover(ctx, vm) if convert else None
+        tid = start_task(ctx, "VmTemplate", tpl["id"], "create", name=tpl["name"], on_success=done,
+                         extra_locks=[("Vm", vm["id"])])
+        results.append((tid, "VmTemplate", tpl["id"]))
+    return respond(ctx, results)
 
 
 def _vm_remover(ctx: Ctx, vm: dict):
@@ -131,38 +129,32 @@ def _vm_remover(ctx: Ctx, vm: dict):
 
 @operation("convert-vm-template-to-vm")
 def template_to_vm(ctx: Ctx, body: Any):
-    store = ctx.store
-    with store.lock:
-        settle(ctx)
-        items = body_items(body)
-        ids = []
-        for i, item in enumerate(items):
-            tpl = require_row(ctx, "VmTemplate", item.get("converted_from_template_id"),
-                              f"[{i}].converted_from_template_id")
-            if tpl["id"] in ids:
-                raise bad_request(f"[{i}].converted_from_template_id: template {tpl['id']} is converted twice",
-                                  f"[{i}].converted_from_template_id: 重复")
-            ids.append(tpl["id"])
-        check_unlocked(ctx, "VmTemplate", [{"id": i} for i in ids])
+    items = body_items(body)
+    ids = []
+    for i, item in enumerate(items):
+        tpl = require_row(ctx, "VmTemplate", item.get("converted_from_template_id"),
+                          f"[{i}].converted_from_template_id")
+        if tpl["id"] in ids:
+            raise bad_request(f"[{i}].converted_from_template_id: template {tpl['id']} is converted twice",
+                              f"[{i}].converted_from_template_id: 重复")
+        ids.append(tpl["id"])
+    check_unlocked(ctx, "VmTemplate", [{"id": i} for i in ids])
 
-        def after(item, vm):
-            tid = item["converted_from_template_id"]
+    def after(item, vm):
+        tid = item["converted_from_template_id"]
 
-            return row_dropper(ctx, "VmTemplate", [tid])
-        return clone_vm(ctx, body, after=after)
+        return row_dropper(ctx, "VmTemplate", [tid])
+    return clone_vm(ctx, body, after=after)
 
 
 @operation("update-vm-template")
 def update_template(ctx: Ctx, body: Any):
-    store = ctx.store
-    with store.lock:
-        settle(ctx)
-        rows = where_rows(ctx, "VmTemplate", (body or {}).get("where"))
-        name = ((body or {}).get("data") or {}).get("name")
-        if name:
-            if len(rows) > 1:
-                raise bad_request("data.name: cannot give one name to several templates", "data.name: 不能为多个模板设置同一名称")
-            for r in rows:
-                refuse_duplicate(ctx, "VmTemplate", {"name": name}, scope={"cluster": r.get("cluster")},
-                                 exclude=[r["id"]], label="VM template")
-        return generic_update(ctx, body)
+    rows = where_rows(ctx, "VmTemplate", (body or {}).get("where"))
+    name = ((body or {}).get("data") or {}).get("name")
+    if name:
+        if len(rows) > 1:
+            raise bad_request("data.name: cannot give one name to several templates", "data.name: 不能为多个模板设置同一名称")
+        for r in rows:
+            refuse_duplicate(ctx, "VmTemplate", {"name": name}, scope={"cluster": r.get("cluster")},
+                             exclude=[r["id"]], label="VM template")
+    return generic_update(ctx, body)
