@@ -7,17 +7,6 @@ import threading
 from typing import Callable
 
 
-def world_factory_for(contract, config):
-    """The project's world generator; a minimal synthesised world while it is unavailable."""
-    try:
-        import mock_server.world.generator  # noqa: F401
-    except ImportError:
-        from mock_server.behaviour.synth import minimal_world
-        return lambda: minimal_world(contract)
-    from mock_server.app import default_world_factory
-    return default_world_factory(contract, config)
-
-
 class InProcessMock:
     def __init__(self, *, contract=None, task_speed: float = 10.0, strict: bool = True,
                  username: str = "root", password: str = "root", seed: int | None = None,
@@ -29,7 +18,7 @@ class InProcessMock:
         contract = contract or load_contract()
         config = MockConfig(task_speed=task_speed, strict=strict, username=username, password=password,
                             seed=seed, world=world)
-        self.app = create_app(config, contract=contract, world_factory=world_factory_for(contract, config))
+        self.app = create_app(config, contract=contract)
         self.state = self.app.config["MOCK_STATE"]
         self.state.world()
         self.contract = contract

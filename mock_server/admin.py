@@ -12,7 +12,6 @@ import hmac
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -341,27 +340,11 @@ def _int_arg(value: str | None, name: str, minimum: int) -> int | None:
 # --------------------------------------------------------------------- world load
 def build_store(contract, world: str, seed: int | None):
     """A store for `world`: a recorded file, or a scenario generated with `seed`."""
-    from .record import is_recording, load_recorded, RecordError
-    path = Path(world)
-    if path.suffix == ".json" or (path.is_file() and is_recording(path)):
-        if not path.is_file():
-            raise AdminError(f"world file {world} does not exist")
-        try:
-            return load_recorded(contract, path)
-        except RecordError as e:
-            raise AdminError(str(e))
-    from .world.scenario import ScenarioError, load_scenario
+    from .world.loader import WorldError, load_world
     try:
-        scenario = load_scenario(world)
-    except ScenarioError as e:
-        raise AdminError(f"bad scenario {world}: {e}")
-    except OSError as e:
-        raise AdminError(f"cannot read scenario {world}: {e.strerror or e}")
-    try:
-        from .world.generator import generate
-    except ImportError:
-        raise AdminError("the world generator is not available in this build", 501)
-    return generate(contract, scenario, seed=seed)
+        return load_world(contract, world, seed)[0]
+    except WorldError as e:
+        raise AdminError(str(e)) from e
 
 
 # ------------------------------------------------------------------------ faults

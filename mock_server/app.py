@@ -147,10 +147,10 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
 
 
 def default_world_factory(contract: Contract, config: MockConfig) -> Callable:
+    """The configured world (`config.world`: a scenario or a recording), built on first use."""
     def make():
-        from .world.generator import generate
-        from .world.scenario import load_scenario
-        return generate(contract, load_scenario(config.world), seed=config.seed)
+        from .world.loader import load_world
+        return load_world(contract, config.world, config.seed)[0]
     return make
 
 

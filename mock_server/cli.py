@@ -137,7 +137,6 @@ def serve(args) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from .contract.loader import ContractError, load_contract
-    from .world.scenario import ScenarioError, load_scenario
 
     config = MockConfig(host=args.host, port=args.port, spec=args.spec, world=args.world, seed=args.seed,
                         username=args.username, password=args.password, source=args.source,
@@ -149,26 +148,19 @@ def serve(args) -> int:
     except ContractError as e:
         return _fail(str(e))
     t1 = time.perf_counter()
-    saved, scenario = _read_state_file(contract, config.state_file)
+    saved = _read_state_file(contract, config.state_file)
     if isinstance(saved, int):
         return saved
     from .app import create_app
-    from .record import RecordError, is_recording, load_recorded
     from .store import Store
+    from .world.loader import WorldError, load_world
     if saved is not None:
-        store = Store(contract)                    # the world comes from the state file
-    elif is_recording(config.world):
-        try:
-            store = load_recorded(contract, config.world)
-        except RecordError as e:
-            return _fail(str(e))
+        store, origin = Store(contract), f"state file {config.state_file}"   # the world comes from it
     else:
         try:
-            scenario = load_scenario(config.world)
-        except ScenarioError as e:
-            return _fail(f"bad scenario {config.world}: {e}")
-        from .world.generator import generate
-        store = generate(contract, scenario, seed=config.seed)
+            store, origin = load_world(contract, config.world, config.seed)
+        except WorldError as e:
+            return _fail(str(e))
     t2 = time.perf_counter()
     app = create_app(config, contract=contract, world_factory=lambda: store)
     state = app.config["MOCK_STATE"]
@@ -194,9 +186,7 @@ def serve(args) -> int:
     print(f"cloudtower-mock listening on http://{host}:{port}/v2/api", flush=True)
     print(f"  API: CloudTower {contract.version} ({contract.source}); "
           f"{len(contract.operations)} operations; contract at GET /v2/api/openapi.json", flush=True)
-    print(f"  world: {config.world if saved is None else 'state file ' + config.state_file} "
-          f"(seed {config.seed if config.seed is not None or scenario is None else scenario.seed}), "
-          f"{counts} records; contract {t1 - t0:.2f}s, world {t2 - t1:.2f}s", flush=True)
+    print(f"  world: {origin}, {counts} records; contract {t1 - t0:.2f}s, world {t2 - t1:.2f}s", flush=True)
     print(f"  login: POST /v2/api/login {{\"username\": \"{config.username}\", "
           f"\"password\": \"{config.password}\", \"source\": \"{config.source}\"}}", flush=True)
 
@@ -216,14 +206,14 @@ def serve(args) -> int:
 
 
 def _read_state_file(contract, path):
-    """(validated state document or None, None); an exit status when the file is unusable."""
+    """The validated state document, None without one, or an exit status when it is unusable."""
     if not path:
-        return None, None
+        return None
     from .persistence import StateError, read_state_file
     try:
-        return read_state_file(contract, path), None
+        return read_state_file(contract, path)
     except StateError as e:
-        return _fail(f"{e}; the server does not start (fix or remove the file)"), None
+        return _fail(f"{e}; the server does not start (fix or remove the file)")
 
 
 def _attach_state_file(state, path, saved):

@@ -174,15 +174,7 @@ def start_mock(world: str = "default", spec: str | None = None, task_speed: floa
     from .contract.loader import load_contract
     from .state import MockConfig
     cfg = MockConfig(world=world, spec=spec, task_speed=task_speed, seed=seed, port=0, **config)
-    contract = load_contract(spec)
-    world_factory = None
-    from .record import is_recording
-    if is_recording(world):
-        from .record import load_recorded
-
-        def world_factory():
-            return load_recorded(contract, world)
-    app = create_app(cfg, contract=contract, world_factory=world_factory)
+    app = create_app(cfg, contract=load_contract(spec))      # the world: a scenario or a recording
     app.config["MOCK_STATE"].world()
     server = wsgi.Server(("127.0.0.1", 0), app, numthreads=8, server_name="cloudtower-mock")
     server.prepare()
