@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 SUITES = ("schema", "query", "stateful")
 COMMANDS = ("run", "cleanup", "drift", "client")

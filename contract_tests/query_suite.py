@@ -65,7 +65,7 @@ class Dataset:
 def _strategies(contract, ds: Dataset, model: str, max_depth: int = 2):
     from hypothesis import strategies as st
     from mock_server.query.engine import OPERATORS
-    from mock_server.query.model import BOOLEAN, DATETIME, ENUM, FLOAT, ID, INT, JSON, STRING
+    from mock_server.query.model import BOOLEAN, DATETIME, ENUM, FLOAT, ID, INT, JSON
 
     qs = contract.query_schema
 

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 import orjson
 
-from .contract.index import Contract, Resource, ref_name
+from .contract.index import Contract, Resource
 
 INDEXED_SCALARS = ("name", "local_id")
 CHANGE_LOG_SIZE = 10_000

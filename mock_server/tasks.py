@@ -25,7 +25,7 @@ import random
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from .clock import iso
 from .errors import ApiError
@@ -318,7 +318,6 @@ class TaskEngine:
             self.store.update("Task", meta.task_id, changes)
 
     def _finish(self, meta: _Meta, t: float) -> None:
-        store = self.store
         self._meta.pop(meta.task_id, None)
         for lk in meta.locks:
             if self._locks.get(lk) == meta.task_id:

@@ -585,7 +585,7 @@ class WorldBuilder:
         lun_tpl = self.lun_tpl
         mint = self.mint
         ts_pool = P.timestamps
-        choice, rand, randrange = rng.choice, rng.random, rng.randrange
+        choice, rand = rng.choice, rng.random
         # Which VMs go where: named ones in their cluster, the rest round-robin.
         plan: list[tuple[int, VmSpec | None]] = []
         for ci, ctx in enumerate(self.cl):

@@ -17,7 +17,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from ..contract.index import Contract, ref_name
+from ..contract.index import Contract
 
 INT32_MAX = 2 ** 31 - 1
 GiB = 1024 ** 3
@@ -101,7 +101,6 @@ class Synth:
     # ------------------------------------------------------------------ values
     def value(self, name: str, schema: dict | None, depth: int = 0, kind: str | None = None) -> Any:
         r = self.c.resolve(schema or {})
-        rng = self.rng
         if "enum" in r:
             return self.enum(name, r["enum"])
         t = r.get("type")
