@@ -3,7 +3,7 @@
 Only API traffic is journaled and subject to faults: REST calls under `/v2/api/` and
 GraphQL calls on `/api` (the admin API `/_mock/` and `/api/healthz` are not).
 
-Fault kinds (HTTP level; `task_failure` rules live in the task engine, see admin.py):
+Fault kinds (HTTP level; `task_failure` rules live in the task engine, see admin/faults.py):
 
 * ``latency`` - sleep ``ms`` (or a draw from ``distribution``) before the request is served.
   The sleep happens in the middleware, before the app runs, so no store lock is held.
