@@ -1,24 +1,23 @@
-"""The HTTP layer: a Flask app factory over the pure parts.
+"""The HTTP layer: the app factory over the pure parts.
 
-It parses and validates a request against the contract, authenticates it, finds the
-behaviour for the operation and serialises the answer. Nothing below this module knows
-about HTTP.
+`/v2/api/*` goes through the small dispatcher of `dispatch.py` (parse, validate against the
+contract, authenticate, run the behaviour, serialise); the admin API, GraphQL and pages are
+Flask routes. Nothing below this module knows about HTTP.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any, Callable
 
 import orjson
 from flask import Flask, Response, request
 
 from . import behaviour
-from .behaviour import Ctx, RawJSON
 from .contract.index import Contract
 from .contract.validate import ValidationError
-from .errors import ApiError, bad_request, not_found, unauthorized
+from .dispatch import EXT_KEY, REQUEST_ID_ENV, ApiDispatcher, Front  # noqa: F401 (re-exported)
+from .errors import ApiError, bad_request, not_found
 from .state import MockConfig, MockState
 
 log = logging.getLogger("cloudtower_mock")
@@ -26,24 +25,6 @@ log = logging.getLogger("cloudtower_mock")
 API_PREFIX = "/v2/api"
 NAMESPACE_HEADER = "X-Mock-Namespace"
 JSON_TYPES = ("application/json", "application/*+json")
-
-
-REQUEST_ID_ENV = "cloudtower_mock.request_id"
-
-
-class RequestIdMiddleware:
-    """Every response, errors and unknown routes included, carries a unique x-tower-request-id."""
-
-    def __init__(self, app):
-        self.app = app
-
-    def __call__(self, environ, start_response):
-        rid = environ[REQUEST_ID_ENV] = uuid.uuid4().hex
-
-        def start(status, headers, exc_info=None):
-            headers.append(("x-tower-request-id", rid))
-            return start_response(status, headers, exc_info)
-        return self.app(environ, start)
 
 
 def json_response(payload: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -74,48 +55,9 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
     app.config["MOCK_STATE"] = state
     _languages = _language_enum(state.contract)
 
-    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)
-
-    @app.route(API_PREFIX + "/<path:name>", methods=["POST", "GET", "PUT", "DELETE", "PATCH"])
-    def api(name: str):
-        path = "/" + name
-        lang = "en-US"
-        req = request._get_current_object()     # one proxy lookup, not one per access
-        try:
-            op = state.contract.operations.get(path)
-            if name == "openapi.json" and req.method == "GET" and op is None:
-                return json_response(state.contract.doc)
-            if op is None:
-                raise not_found(f"Operation {path} does not exist in CloudTower {state.contract.version}",
-                                f"接口 {path} 在 CloudTower {state.contract.version} 中不存在")
-            if req.method.lower() != op.method:
-                raise not_found(f"Operation {path} does not answer {req.method}; use {op.method.upper()}",
-                                f"接口 {path} 不支持 {req.method}; 请使用 {op.method.upper()}")
-            lang = _language(req, op, _languages)
-            user = _authenticate(req, state, op)
-            body, files = _body(req, state, op)
-            world = state.world(req.headers.get(NAMESPACE_HEADER))
-            ctx = Ctx(state=state, world=world, op=op, lang=lang, user=user,
-                      headers=req.headers, files=files)
-            handler = behaviour.resolve(op)
-            # One world at a time: every operation runs under its store's lock, after the
-            # tasks whose time has come have taken effect.
-            with world.store.lock:
-                if world.tasks is not None:
-                    world.tasks.settle()
-                result = handler(ctx, body)
-            if isinstance(result, RawJSON):
-                return Response(result.data, status=200, mimetype="application/json")
-            if isinstance(result, Response):
-                return result
-            return json_response(result)
-        except ApiError as e:
-            return error_response(e, path, lang)
-        except Exception:  # a bug of ours: still the API's error shape, never a traceback
-            log.exception("unhandled error in %s", path)
-            return error_response(ApiError(500, f"Internal error while serving {path}; see the mock's log "
-                                                f"(request id {req.environ.get(REQUEST_ID_ENV)})"),
-                                  path, lang)
+    # /v2/api/* is served by the dispatcher; the rest (admin, GraphQL, pages) by Flask
+    api = app.extensions[EXT_KEY] = ApiDispatcher(state, _languages)
+    app.wsgi_app = Front(api, app.wsgi_app)
 
     @app.route("/api", methods=["POST"])
     def graphql():
@@ -162,42 +104,9 @@ def _language_enum(contract: Contract) -> frozenset[str] | None:
     return None
 
 
-def _language(request, op, enum: frozenset[str] | None) -> str:
-    value = request.headers.get("content-language")
-    if value is None:
-        return "en-US"
-    allowed = enum
-    for p in op.parameters:
-        if p.get("in") == "header" and p.get("name", "").lower() == "content-language":
-            schema = p.get("schema", {})
-            inline = schema.get("enum")
-            if inline:
-                allowed = frozenset(inline)
-            break
-    else:
-        return "en-US"      # the operation does not take the header: ignore it
-    if allowed is not None and value not in allowed:
-        raise bad_request(f"content-language: '{value}' is not one of {', '.join(sorted(allowed))}",
-                          f"content-language: '{value}' 不是合法值, 可选值为 {', '.join(sorted(allowed))}")
-    return "zh-CN" if value == "zh-CN" else "en-US"
-
-
-def _authenticate(request, state: MockState, op) -> dict | None:
-    if not op.security:
-        return None
-    header = request.headers.get("Authorization")
-    if "Basic" in op.security:
-        acc = state.auth.check_basic(header)
-        if acc is not None:
-            return {"id": None, "username": acc.username}
-    if "Authorization" in op.security:
-        claims = state.auth.verify(header)
-        if claims is not None:
-            return claims
-    raise unauthorized()
-
-
 def _body(request, state: MockState, op) -> tuple[Any, dict]:
+    """The body of a request the dispatcher does not read itself: query strings (GET),
+    multipart forms, and JSON through werkzeug's request."""
     if op.method == "get":
         args = request.args.to_dict()
         _check_query(state, op, args)

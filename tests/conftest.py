@@ -56,17 +56,16 @@ class ResponseChecker:
         self.checked = 0
         self._lock = threading.Lock()
 
-    def __call__(self, response):
-        from flask import request
-        from mock_server.contract.validate import ValidationError
-        path = request.path
-        if not path.startswith("/v2/api/") or path.endswith("openapi.json"):
-            return response
-        op = self.state.contract.operations.get(path[len("/v2/api"):])
-        if op is None or response.mimetype != "application/json":
-            return response
-        body = orjson.loads(response.get_data())
-        status = str(response.status_code)
+    def __call__(self, req, answer):
+        """An after-hook of the API dispatcher: sees every /v2/api answer, errors included."""
+        path = "/v2/api" + req.path
+        if path.endswith("openapi.json"):
+            return
+        op = self.state.contract.operations.get(req.path)
+        if op is None or answer.content_type != "application/json":
+            return
+        body = orjson.loads(answer.data)
+        status = str(answer.status)
         if status == "200":
             schema = op.response_schema
         elif status in op.response_codes or status in ("401", "404"):
@@ -81,7 +80,6 @@ class ResponseChecker:
                 self._record(f"{path} {status}: {e}")
         with self._lock:
             self.checked += 1
-        return response
 
     def _record(self, msg):
         with self._lock:
@@ -111,11 +109,13 @@ def live(sdk_contract):
     from mock_server.state import MockConfig
     app = create_app(MockConfig(task_speed=20.0), contract=sdk_contract)
     checker = ResponseChecker(app.config["MOCK_STATE"])
-    app.after_request(checker)
+    from mock_server.dispatch import EXT_KEY
+    app.extensions[EXT_KEY].after.append(checker)
     server = LiveServer(app)
     server.checker = checker
     yield server
     server.stop()
+    assert checker.checked > 0, "the response checker saw no API answer"
     assert not checker.violations, "responses that break the contract:\n" + "\n".join(checker.violations[:50])
 
 

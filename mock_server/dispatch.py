@@ -1,0 +1,381 @@
+"""The `/v2/api/*` request path: a small WSGI dispatcher in front of Flask.
+
+`Front` is the WSGI entry. It gives every request its `x-tower-request-id`, sends
+`/v2/api/*` to `ApiDispatcher` and everything else (the admin API `/_mock/*`, GraphQL
+`/api`, pages) to the Flask app. An API request passes one short pipeline, one method each:
+
+    route     path -> Route (operation, handler, language rule, body check); cached per path
+    read      the raw request body (bytes)
+    before    hooks `fn(req) -> Answer | None`: the first that answers ends the request
+              (stubbed answers, request limits, recording for verification)
+    prepare   content-language, authentication, parse + validate the body, namespace -> world
+    handle    the behaviour under the world's lock, after due tasks settle; point lookups
+              (where {id} / {name} / {local_id} / id_in) take a direct index path
+    after     hooks `fn(req, answer)`: see every answer, errors included (access log)
+    respond   status line, headers, body bytes
+
+Add a hook with `dispatcher.before.append(fn)` / `dispatcher.after.append(fn)`; the
+dispatcher of an app is `app.extensions["cloudtower_mock_api"]`. Hooks run outside the
+world's lock. Errors are always the API's ErrorBody with the request's language.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from http import HTTPStatus
+from typing import Any, Callable
+
+import orjson
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.wrappers import Request, Response
+
+from . import behaviour
+from .behaviour import Ctx, RawJSON
+from .contract.validate import ValidationError
+from .errors import ApiError, bad_request, not_found, unauthorized
+
+log = logging.getLogger("cloudtower_mock")
+
+API_PREFIX = "/v2/api"
+REQUEST_ID_ENV = "cloudtower_mock.request_id"
+EXT_KEY = "cloudtower_mock_api"
+JSON_TYPES = ("application/json", "application/*+json")
+
+_STATUS = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+_JSON_CT = ("Content-Type", "application/json")
+
+# Request ids: a random per-process prefix and a counter, 32 hex digits like a uuid4 hex,
+# unique within and (by the prefix) across processes; cheaper than uuid4() per request.
+_RID_PREFIX = os.urandom(10).hex()
+_rid_counter = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_RID_PREFIX}{next(_rid_counter):012x}"
+
+
+def status_line(code: int) -> str:
+    return _STATUS.get(code) or f"{code} Unknown"
+
+
+class Answer:
+    """What goes back to the client: status, body bytes, content type, extra headers."""
+    __slots__ = ("status", "data", "content_type", "headers")
+
+    def __init__(self, status: int, data: bytes, content_type: str = "application/json",
+                 headers: list[tuple[str, str]] | None = None):
+        self.status = status
+        self.data = data
+        self.content_type = content_type
+        self.headers = headers
+
+    @classmethod
+    def json(cls, payload: Any, status: int = 200) -> "Answer":
+        return cls(status, orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS))
+
+
+class ApiRequest:
+    """One API request as it goes through the pipeline."""
+    __slots__ = ("environ", "rid", "method", "path", "route", "raw", "body", "files", "lang",
+                 "user", "namespace", "world", "_headers")
+
+    def __init__(self, environ: dict, rid: str):
+        self.environ = environ
+        self.rid = rid
+        self.method = environ.get("REQUEST_METHOD", "GET")
+        self.path = environ.get("PATH_INFO", "")[len(API_PREFIX):]     # "/get-vms"
+        self.route: Route | None = None
+        self.raw: bytes | None = None
+        self.body: Any = None
+        self.files: dict = {}
+        self.lang = "en-US"
+        self.user: dict | None = None
+        self.namespace: str | None = environ.get("HTTP_X_MOCK_NAMESPACE")
+        self.world = None
+        self._headers = None
+
+    @property
+    def headers(self) -> EnvironHeaders:
+        if self._headers is None:
+            self._headers = EnvironHeaders(self.environ)
+        return self._headers
+
+    @property
+    def operation(self) -> str:
+        return self.path[1:]
+
+
+class Route:
+    """What the dispatcher knows of one operation, worked out once."""
+    __slots__ = ("op", "handler", "takes_lang", "lang_allowed", "check", "empty_body", "direct")
+
+    def __init__(self, state, op, languages: frozenset[str] | None):
+        self.op = op
+        self.handler = behaviour.resolve(op)
+        self.takes_lang, self.lang_allowed = _language_rule(op, languages)
+        schema = op.request_schema
+        self.check = state.validator.compile(schema, False) if schema is not None else None
+        self.empty_body = None
+        if schema is not None and state.contract.resolve(schema).get("type", "object") == "object":
+            self.empty_body = {}
+        from .behaviour.reads import list_resources
+        self.direct = self.handler is list_resources
+
+
+class Front:
+    """The WSGI entry: a request id for every response, `/v2/api/*` to the dispatcher."""
+
+    def __init__(self, api: "ApiDispatcher", other: Callable):
+        self.api = api
+        self.other = other
+
+    def __call__(self, environ, start_response):
+        rid = environ[REQUEST_ID_ENV] = new_request_id()
+        if environ.get("PATH_INFO", "").startswith("/v2/api/"):
+            return self.api(environ, start_response, rid)
+
+        def start(status, headers, exc_info=None):
+            headers.append(("x-tower-request-id", rid))
+            return start_response(status, headers, exc_info)
+        return self.other(environ, start)
+
+
+class ApiDispatcher:
+    """`/v2/api/*` without Flask: see the module's docstring for the pipeline."""
+
+    def __init__(self, state, languages: frozenset[str] | None):
+        self.state = state
+        self.languages = languages
+        self.routes: dict[str, Route | None] = {}
+        self.before: list[Callable[[ApiRequest], Answer | None]] = []
+        self.after: list[Callable[[ApiRequest, Answer], None]] = []
+
+    # ----------------------------------------------------------------- pipeline
+    def __call__(self, environ, start_response, rid: str | None = None):
+        req = ApiRequest(environ, rid or environ.get(REQUEST_ID_ENV) or new_request_id())
+        try:
+            answer = self.route(req)
+            if answer is None:
+                self.read(req)
+                for hook in self.before:
+                    answer = hook(req)
+                    if answer is not None:
+                        break
+                else:
+                    self.prepare(req)
+                    answer = self.handle(req)
+        except ApiError as e:
+            answer = Answer.json(e.body(req.path, req.lang), e.status)
+        except Exception:  # a bug of ours: still the API's error shape, never a traceback
+            log.exception("unhandled error in %s", req.path)
+            e = ApiError(500, f"Internal error while serving {req.path}; see the mock's log "
+                              f"(request id {req.rid})")
+            answer = Answer.json(e.body(req.path, req.lang), 500)
+        for hook in self.after:
+            try:
+                hook(req, answer)
+            except Exception:
+                log.exception("after-hook %r failed", hook)
+        return self.respond(req, answer, start_response)
+
+    def route(self, req: ApiRequest) -> Answer | None:
+        """Find the operation (404 when the contract has none, or for the wrong method)."""
+        path = req.path
+        try:
+            r = self.routes[path]
+        except KeyError:
+            op = self.state.contract.operations.get(path)
+            r = self.routes[path] = Route(self.state, op, self.languages) if op is not None else None
+        version = self.state.contract.version
+        if r is None:
+            if path == "/openapi.json" and req.method == "GET":
+                return Answer.json(self.state.contract.doc)
+            raise not_found(f"Operation {path} does not exist in CloudTower {version}",
+                            f"接口 {path} 在 CloudTower {version} 中不存在")
+        op = r.op
+        if req.method.lower() != op.method:
+            raise not_found(f"Operation {path} does not answer {req.method}; use {op.method.upper()}",
+                            f"接口 {path} 不支持 {req.method}; 请使用 {op.method.upper()}")
+        req.route = r
+        return None
+
+    def read(self, req: ApiRequest) -> None:
+        """The raw body of a JSON request (GET and multipart bodies are read in `prepare`)."""
+        op = req.route.op
+        if op.method == "get" or op.content_type is None or op.content_type.startswith("multipart/"):
+            return
+        env = req.environ
+        length = env.get("CONTENT_LENGTH")
+        if length and length.isdigit() and "HTTP_TRANSFER_ENCODING" not in env:
+            req.raw = env["wsgi.input"].read(int(length))
+        elif "HTTP_TRANSFER_ENCODING" in env:
+            req.raw = Request(env).get_data(cache=False)
+        else:
+            req.raw = b""
+
+    def prepare(self, req: ApiRequest) -> None:
+        """Language, caller, body, world: everything the behaviour needs."""
+        r = req.route
+        env = req.environ
+        if r.takes_lang:
+            req.lang = _language(env.get("HTTP_CONTENT_LANGUAGE"), r.lang_allowed)
+        if r.op.security:
+            req.user = _authenticate(env.get("HTTP_AUTHORIZATION"), self.state, r.op)
+        if req.raw is None:
+            if r.op.content_type is not None or r.op.method == "get":
+                from .app import _body        # query strings and multipart forms: werkzeug's parsers
+                req.body, req.files = _body(Request(env), self.state, r.op)
+        else:
+            req.body = self._json_body(req, r)
+        req.world = self.state.world(req.namespace)
+
+    def _json_body(self, req: ApiRequest, r: Route) -> Any:
+        raw = req.raw
+        if not raw.strip():
+            # clients post no body to list queries; an empty object is what they mean
+            body = None if r.empty_body is None else {}
+            if body is None and r.op.body_required:
+                raise bad_request("request body is required", "缺少请求体")
+        else:
+            ctype = req.environ.get("CONTENT_TYPE", "")
+            mime = ctype.split(";", 1)[0].strip().lower()
+            if mime and mime not in JSON_TYPES and not mime.endswith("+json"):
+                raise bad_request(f"Content-Type must be application/json, got {mime}",
+                                  f"Content-Type 必须为 application/json, 实际为 {mime}")
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError as e:
+                raise bad_request(f"request body is not valid JSON: {e}", f"请求体不是合法的 JSON: {e}")
+        if r.check is not None:
+            try:
+                r.check(body, "")
+            except ValidationError as e:
+                raise ApiError(400, e.message("en-US"), message_zh=e.message("zh-CN"))
+        return body
+
+    def handle(self, req: ApiRequest) -> Answer:
+        """Run the behaviour under the world's lock, after the tasks whose time has come."""
+        r = req.route
+        world = req.world
+        ctx = Ctx(state=self.state, world=world, op=r.op, lang=req.lang, user=req.user,
+                  headers=req.headers, files=req.files)
+        with world.store.lock:
+            if world.tasks is not None:
+                world.tasks.settle()
+            result = direct_lookup(ctx, req.body) if r.direct else None
+            if result is None:
+                result = r.handler(ctx, req.body)
+        if isinstance(result, RawJSON):
+            return Answer(200, result.data)
+        if isinstance(result, Answer):
+            return result
+        if isinstance(result, Response):
+            return Answer(result.status_code, result.get_data(), result.content_type,
+                          [(k, v) for k, v in result.headers.items()
+                           if k.lower() not in ("content-type", "content-length")])
+        return Answer(200, orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS))
+
+    @staticmethod
+    def respond(req: ApiRequest, answer: Answer, start_response):
+        data = answer.data
+        headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(data))),
+                   ("x-tower-request-id", req.rid)]
+        if answer.headers:
+            headers.extend(answer.headers)
+        start_response(_STATUS.get(answer.status) or f"{answer.status} Unknown", headers)
+        return [data]
+
+
+# ------------------------------------------------------------------------- direct lookups
+_DIRECT_FIELDS = ("id", "name", "local_id")
+
+
+def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
+    """`{"where": {"id"|"name"|"local_id": "<string>"}}` and `{"where": {"id_in": [...]}}`
+    answered from the store's indexes (what the query engine would answer, without
+    preparing a query); None when the body has any other shape."""
+    if type(body) is not dict or len(body) != 1:
+        return None
+    where = body.get("where")
+    if type(where) is not dict or len(where) != 1:
+        return None
+    (key, value), = where.items()
+    model = ctx.op.resource
+    store = ctx.store
+    table = store.tables.get(model)
+    if table is None or not _direct_key(ctx.contract.query_schema, model, key):
+        return None
+    rows = table.rows
+    if key == "id":
+        if type(value) is not str:
+            return None
+        row = rows.get(value)
+        return RawJSON(b"[]" if row is None else b"[" + store.render_json(model, row) + b"]")
+    if key == "id_in":
+        if type(value) is not list or not value or any(type(v) is not str for v in value):
+            return None
+        ids = sorted({v for v in value if v in rows})
+    elif key in _DIRECT_FIELDS:
+        if type(value) is not str:
+            return None
+        index = table.scalar_index.get(key)
+        if index is None:
+            return None
+        ids = sorted(i for i in index.get(value, ()) if rows[i].get(key) == value)
+    else:
+        return None
+    render = store.render_json
+    return RawJSON(b"[" + b",".join([render(model, rows[i]) for i in ids]) + b"]")
+
+
+def _direct_key(schema, model: str, key: str) -> bool:
+    """Is `key` a where key of `model` the direct path answers like the engine does: the id
+    (ID kind) or a STRING field, offered by the model's WhereInput. Worked out once."""
+    cache = schema.__dict__.setdefault("_direct_keys", {})
+    ok = cache.get((model, key))
+    if ok is None:
+        from .query.model import ID, STRING, FieldDesc
+        ID_FIELD = FieldDesc("id", ID, nullable=False)
+        m = schema.models.get(model)
+        name = "id" if key == "id_in" else key
+        f = m.fields.get(name) if m is not None else None
+        if f is None and name == "id" and m is not None:
+            f = ID_FIELD
+        ok = (f is not None and key in ("id", "id_in", *_DIRECT_FIELDS)
+              and f.kind == (ID if name == "id" else STRING)
+              and (m.where_keys is None or key in m.where_keys))
+        cache[(model, key)] = ok
+    return ok
+
+
+# ------------------------------------------------------------------------- request parts
+def _language_rule(op, languages: frozenset[str] | None) -> tuple[bool, frozenset[str] | None]:
+    """(does the operation take content-language, the values it allows or None for any)."""
+    for p in op.parameters:
+        if p.get("in") == "header" and p.get("name", "").lower() == "content-language":
+            inline = p.get("schema", {}).get("enum")
+            return True, frozenset(inline) if inline else languages
+    return False, None
+
+
+def _language(value: str | None, allowed: frozenset[str] | None) -> str:
+    if value is None:
+        return "en-US"
+    if allowed is not None and value not in allowed:
+        raise bad_request(f"content-language: '{value}' is not one of {', '.join(sorted(allowed))}",
+                          f"content-language: '{value}' 不是合法值, 可选值为 {', '.join(sorted(allowed))}")
+    return "zh-CN" if value == "zh-CN" else "en-US"
+
+
+def _authenticate(header: str | None, state, op) -> dict | None:
+    if "Basic" in op.security:
+        acc = state.auth.check_basic(header)
+        if acc is not None:
+            return {"id": None, "username": acc.username}
+    if "Authorization" in op.security:
+        claims = state.auth.verify(header)
+        if claims is not None:
+            return claims
+    raise unauthorized()
