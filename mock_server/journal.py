@@ -59,6 +59,7 @@ class Journal:
         self._lock = threading.Lock()
         self._entries: deque[dict] = deque(maxlen=maxlen)
         self._seq = itertools.count(1)
+        self.dropped = 0                   # entries pushed out since the last clear
 
     @property
     def maxlen(self) -> int:
@@ -67,12 +68,15 @@ class Journal:
     def add(self, entry: dict) -> None:
         with self._lock:
             entry["seq"] = next(self._seq)
+            if len(self._entries) == self._entries.maxlen:
+                self.dropped += 1
             self._entries.append(entry)
 
     def clear(self) -> int:
         with self._lock:
             n = len(self._entries)
             self._entries.clear()
+            self.dropped = 0
             return n
 
     def __len__(self) -> int:

@@ -5,13 +5,15 @@ Fixtures (see docs/testing-with-the-mock.md):
 * ``cloudtower_mock`` (session) - the mock served in-process on a free port, with the
   SDK-derived contract (or ``--cloudtower-mock-spec``) and the default world (or
   ``--cloudtower-mock-world``); ``.url``, ``.api_url``, ``.reset()``, ``.advance(seconds)``,
-  ``.fault(**rule)``, ``.namespace(name)``, ``.journal()``, ``.admin(method, path, json)``.
+  ``.fault(**rule)``, ``.stub(operation, ...)``, ``.calls(operation, where=...)``,
+  ``.namespace(name)``, ``.journal()``, ``.admin(method, path, json)``.
 * ``cloudtower_mock_reset`` - restores every namespace's world before the test.
 * ``cloudtower_namespace`` - a fresh namespace (world) of its own for the test.
 * ``cloudtower_client`` - a logged-in official-SDK ``cloudtower.ApiClient`` bound to the
   test's namespace (default header ``X-Mock-Namespace``).
 * ``cloudtower_clock`` - advance / pause / resume / speed; undone after the test.
 * ``cloudtower_faults`` - add fault rules; removed after the test.
+* ``cloudtower_stubs`` - add stubbed answers; removed after the test.
 
 Importing this module costs nothing: the server is only built when a fixture asks for it.
 """
@@ -50,6 +52,9 @@ def _option(config, name: str) -> Any:
 
 class AdminError(AssertionError):
     pass
+
+
+_UNSET: Any = object()
 
 
 class CloudTowerMock:
@@ -121,6 +126,63 @@ class CloudTowerMock:
         if full:
             q.append("full=1")
         return self.admin("GET", "journal" + ("?" + "&".join(q) if q else ""))["entries"]
+
+    # ------------------------------------------------------------ stubs / calls
+    def stub(self, operation: str, *, where: Any = None, headers: dict | None = None, status: int | None = None,
+             body: Any = _UNSET, response_headers: dict | None = None, delay_ms: float | None = None,
+             priority: int | None = None, times: int | None = None, unchecked: bool = False) -> str:
+        """Answer `operation` requests whose body contains `where` (a JSON subset) and that carry
+        `headers` with `status` / `body` / `response_headers` (after `delay_ms`); in this view's
+        namespace when it has one. Returns the stub's id. Checked against the contract unless
+        `unchecked`."""
+        response: dict[str, Any] = {}
+        if status is not None:
+            response["status"] = status
+        if body is not _UNSET:
+            response["body"] = body
+        if response_headers:
+            response["headers"] = response_headers
+        if delay_ms:
+            response["delay_ms"] = delay_ms
+        spec: dict[str, Any] = {"operation": operation, "response": response}
+        for key, value in (("body", where), ("headers", headers), ("priority", priority), ("times", times)):
+            if value is not None:
+                spec[key] = value
+        if unchecked:
+            spec["unchecked"] = True
+        return self.admin("POST", "stubs", spec)["id"]
+
+    def remove_stub(self, stub_id: str) -> None:
+        self.admin("DELETE", f"stubs/{stub_id}", expect=None)
+
+    def stubs(self) -> list[dict]:
+        return self.admin("GET", "stubs")["stubs"]
+
+    def _filter(self, operation: str | None, where: Any, status: int | None) -> dict:
+        flt: dict[str, Any] = {}
+        if operation is not None:
+            flt["operation"] = operation
+        if where is not None:
+            flt["body"] = where
+        if status is not None:
+            flt["status"] = status
+        if self.ns:
+            flt["namespace"] = self.ns
+        return flt
+
+    def calls(self, operation: str | None = None, where: Any = None, status: int | None = None) -> int:
+        """How many requests of `operation` (in this view's namespace, when it has one) had a body
+        containing `where`; e.g. ``calls("create-vm-snapshot", where={"data": {"name": "s1"}})``.
+        Raises if the journal dropped older requests (the count would be too low)."""
+        out = self.admin("POST", "requests/count", self._filter(operation, where, status))
+        if not out["complete"]:
+            raise AdminError(f"the journal keeps the last {out['capacity']} requests and dropped older "
+                             f"ones; clear it (DELETE /_mock/journal) before the calls to count")
+        return out["count"]
+
+    def requests(self, operation: str | None = None, where: Any = None, status: int | None = None) -> list[dict]:
+        """The journal entries (with bodies) of the matching requests, oldest first."""
+        return self.admin("POST", "requests/find", self._filter(operation, where, status))["requests"]
 
     def namespace(self, name: str) -> "CloudTowerMock":
         """A view of the same server whose calls (admin and `client()`) use namespace `name`."""
@@ -302,3 +364,42 @@ def cloudtower_faults(request, cloudtower_mock):
     faults = FaultControl(mock)
     yield faults
     faults.clear()
+
+
+class StubControl:
+    """Stubs of one test; every one is removed afterwards."""
+
+    def __init__(self, mock: CloudTowerMock):
+        self.mock = mock
+        self.ids: list[str] = []
+
+    def add(self, operation: str, **kw) -> str:
+        sid = self.mock.stub(operation, **kw)
+        self.ids.append(sid)
+        return sid
+
+    __call__ = add
+
+    def remove(self, stub_id: str) -> None:
+        self.mock.remove_stub(stub_id)
+        if stub_id in self.ids:
+            self.ids.remove(stub_id)
+
+    def list(self) -> list[dict]:
+        return [s for s in self.mock.stubs() if s["id"] in self.ids]
+
+    def clear(self) -> None:
+        for sid in list(self.ids):
+            self.remove(sid)
+
+
+@pytest.fixture
+def cloudtower_stubs(request, cloudtower_mock):
+    """Add stubbed answers for this test (bound to the test's namespace when it uses
+    `cloudtower_namespace`/`cloudtower_client`); every stub is removed afterwards."""
+    mock = cloudtower_mock
+    if "cloudtower_namespace" in request.fixturenames:
+        mock = mock.namespace(request.getfixturevalue("cloudtower_namespace"))
+    stubs = StubControl(mock)
+    yield stubs
+    stubs.clear()

@@ -5,6 +5,8 @@
 * `clock`      - the mock's clock
 * `faults`     - HTTP faults and task failures
 * `journal`    - the request journal
+* `stubs`      - stubbed answers (matching and answering: mock_server/stubs.py)
+* `requests`   - verification: how often an operation was called, with what
 * `openapi`    - `GET /_mock/openapi.json`, assembled from each module's `paths()`
 * `validation` - every request checked against that document before its handler runs
 
@@ -20,7 +22,8 @@ import hmac
 from flask import Blueprint, Flask, request
 
 from ..journal import FaultRules, Journal, JournalMiddleware
-from . import clock, faults, journal, namespaces, world
+from ..stubs import StubMiddleware, StubRules
+from . import clock, faults, journal, namespaces, requests, stubs, world
 from .clock import clock_info
 from .common import (EXT_KEY, NAMESPACE_HEADER, PREFIX, AdminContext, AdminError, error_response,
                      parse_duration)
@@ -30,7 +33,7 @@ from .openapi import register as register_openapi
 from .validation import AdminValidator
 from .world import build_store
 
-MODULES = (world, namespaces, clock, faults, journal)
+MODULES = (world, namespaces, clock, faults, journal, stubs, requests)
 
 __all__ = ["EXT_KEY", "NAMESPACE_HEADER", "PREFIX", "AdminContext", "AdminError", "add_fault",
            "admin_openapi", "build_store", "clock_info", "list_faults", "parse_duration",
@@ -41,7 +44,10 @@ def register_admin(app: Flask, state, journal_size: int = 1000) -> AdminContext:
     """Mount `/_mock/` and wrap the app with the journal/fault middleware."""
     ctx = AdminContext(state=state, journal=Journal(journal_size), faults=FaultRules())
     app.extensions[EXT_KEY] = ctx
-    app.wsgi_app = JournalMiddleware(app.wsgi_app, ctx.journal, ctx.faults, clock=state.clock)
+    rules = ctx.extras.setdefault(stubs.EXT, StubRules())
+    # stubbed answers are journaled (and counted by /_mock/requests) like the world's
+    app.wsgi_app = JournalMiddleware(StubMiddleware(app.wsgi_app, rules), ctx.journal, ctx.faults,
+                                     clock=state.clock)
     bp = Blueprint("cloudtower_mock_admin", __name__, url_prefix=PREFIX)
     validator = AdminValidator(admin_openapi(state, MODULES))
 

@@ -27,6 +27,7 @@ def register(bp: Blueprint, ctx: AdminContext) -> None:
         with state._lock:
             gone = state.worlds.pop(name, None) is not None
         forget_namespace_rules(ctx, name)
+        ctx.after_reset([name])          # what lives with the world (stubs) goes with it
         return json_response({"deleted": gone})
 
 
