@@ -8,24 +8,21 @@ with only a delay lets the world answer after waiting.
 Matching order: the lowest `priority` number first (1 before 5, the default); among equal
 priorities the newest stub first. A stub with `times` stops matching after that many answers.
 
-`StubMiddleware` applies them to `/v2/api/*` requests; with no stub defined it costs one
-attribute check per request.
+`stub_hook` applies them to `/v2/api/*` requests as a `before` hook of the dispatcher (after
+routing, before authentication and validation); with no stub defined it costs one truth test
+per request.
 """
 
 from __future__ import annotations
 
-import io
 import itertools
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-API_PREFIX = "/v2/api/"
-REQUEST_ID_ENV = "cloudtower_mock.request_id"
 DEFAULT_PRIORITY = 5
 BODY_LIMIT = 1024 * 1024           # bodies larger than this never match a body pattern
 
@@ -161,74 +158,56 @@ class StubRules:
         return None
 
 
-# ------------------------------------------------------------------- middleware
-class StubMiddleware:
-    """WSGI middleware answering `/v2/api/*` requests from the stubs that match them."""
+# ------------------------------------------------------------------- the hook
+def stub_hook(rules: StubRules):
+    """A `before` hook of the /v2/api dispatcher (see dispatch.py) answering the requests a
+    stub matches. With no stub defined it costs one truth test per request."""
+    from .dispatch import Answer
 
-    def __init__(self, app, rules: StubRules):
-        self.app = app
-        self.rules = rules
-
-    def __call__(self, environ, start_response):
-        if not self.rules:                         # the common case: no stub at all
-            return self.app(environ, start_response)
-        path = environ.get("PATH_INFO", "")
-        if not path.startswith(API_PREFIX):
-            return self.app(environ, start_response)
-        operation = path[len(API_PREFIX):]
-        namespace = environ.get("HTTP_X_MOCK_NAMESPACE") or "default"
+    def hook(req) -> "Answer | None":
+        if not rules:
+            return None
         cache: list = []
 
         def body_of() -> tuple[bool, Any]:
             if not cache:
-                cache.append(_read_body(environ))
+                cache.append(_parse_body(req))
             return cache[0]
+
+        env = req.environ
 
         def header(name: str) -> str | None:
             key = name.upper().replace("-", "_")
             if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                return environ.get(key)
-            return environ.get("HTTP_" + key)
+                return env.get(key)
+            return env.get("HTTP_" + key)
 
-        stub = self.rules.match(operation, namespace, header, body_of)
+        stub = rules.match(req.operation, req.namespace or "default", header, body_of)
         if stub is None:
-            return self.app(environ, start_response)
+            return None
         if stub.delay_ms:
-            time.sleep(stub.delay_ms / 1000.0)     # no lock is held here
+            time.sleep(stub.delay_ms / 1000.0)     # hooks run outside the world's lock
         if stub.status is None:                    # a delay only: the world answers
-            return self.app(environ, start_response)
-        status, headers, data = stub.answer("/" + operation)
-        rid = environ.get(REQUEST_ID_ENV) or uuid.uuid4().hex
-        headers += [("Content-Length", str(len(data))), ("x-tower-request-id", rid), ("X-Mock-Stub", stub.id)]
-        start_response(_status_line(status), headers)
-        return [data]
+            return None
+        status, headers, data = stub.answer(req.path)
+        ctype = next((v for k, v in headers if k.lower() == "content-type"), "application/json")
+        extra = [(k, v) for k, v in headers if k.lower() != "content-type"] + [("X-Mock-Stub", stub.id)]
+        return Answer(status, data, ctype, extra)
+    return hook
 
 
-def _read_body(environ) -> tuple[bool, Any]:
-    """(parsed, the JSON body) read from wsgi.input and put back for the app."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False, None
-    if length <= 0:
-        if environ.get("REQUEST_METHOD") == "GET" and environ.get("QUERY_STRING"):
+def _parse_body(req) -> tuple[bool, Any]:
+    """(parsed, the request's JSON body, or its query arguments for a GET)."""
+    raw = req.raw
+    if raw is None:
+        qs = req.environ.get("QUERY_STRING")
+        if qs:
             from urllib.parse import parse_qsl
-            return True, dict(parse_qsl(environ["QUERY_STRING"]))
+            return True, dict(parse_qsl(qs))
         return True, {}
-    if length > BODY_LIMIT:
+    if len(raw) > BODY_LIMIT:
         return False, None
-    raw = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(raw)
-    environ["CONTENT_LENGTH"] = str(len(raw))
     try:
         return True, orjson.loads(raw) if raw.strip() else {}
     except orjson.JSONDecodeError:
         return False, None
-
-
-def _status_line(status: int) -> str:
-    from http import HTTPStatus
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"{status} Unknown"

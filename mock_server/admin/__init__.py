@@ -22,7 +22,8 @@ import hmac
 from flask import Blueprint, Flask, request
 
 from ..journal import FaultRules, Journal, JournalMiddleware
-from ..stubs import StubMiddleware, StubRules
+from ..dispatch import EXT_KEY as API_EXT
+from ..stubs import StubRules, stub_hook
 from . import clock, faults, journal, namespaces, requests, stubs, world
 from .clock import clock_info
 from .common import (EXT_KEY, NAMESPACE_HEADER, PREFIX, AdminContext, AdminError, error_response,
@@ -44,10 +45,10 @@ def register_admin(app: Flask, state, journal_size: int = 1000) -> AdminContext:
     """Mount `/_mock/` and wrap the app with the journal/fault middleware."""
     ctx = AdminContext(state=state, journal=Journal(journal_size), faults=FaultRules())
     app.extensions[EXT_KEY] = ctx
+    app.wsgi_app = JournalMiddleware(app.wsgi_app, ctx.journal, ctx.faults, clock=state.clock)
+    # stubbed answers come from the dispatcher (journaled and counted like the world's answers)
     rules = ctx.extras.setdefault(stubs.EXT, StubRules())
-    # stubbed answers are journaled (and counted by /_mock/requests) like the world's
-    app.wsgi_app = JournalMiddleware(StubMiddleware(app.wsgi_app, rules), ctx.journal, ctx.faults,
-                                     clock=state.clock)
+    app.extensions[API_EXT].before.append(stub_hook(rules))
     bp = Blueprint("cloudtower_mock_admin", __name__, url_prefix=PREFIX)
     validator = AdminValidator(admin_openapi(state, MODULES))
 
