@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Benchmarks: the mock beside a bare Flask app on the same WSGI server, in one run.
+"""Benchmarks: the mock beside a bare Flask app on the same WSGI server, in one run, with wrk.
 
-    python tools/bench.py [--seconds 5] [--concurrency 4] [--out reports/bench] [--skip xl]
+    python tools/bench.py [--world default|large|xl] [--seconds 5] [--connections 4]
+                          [--out reports/bench-WORLD] [--skip CASE ...]
 
-Load comes from a separate process (tools/loadgen.py, keep-alive connections) on loopback,
-bounded in time. Prints a table and writes it as Markdown and JSON. Figures are ratios to the
-bare endpoint where that makes sense, so they survive a noisy machine.
+Load comes from `wrk` (Debian/Ubuntu: `apt-get install -y wrk`; macOS: `brew install wrk`)
+on loopback, with `tools/bench.lua` spreading the requests over every id / name / local_id of
+the world (fetched from the server first). Each case runs for `--seconds`; throughput is a
+ratio to bare Flask (`tools/bare_app.py`, same server, same threads) measured in the same run,
+before and after the mock's cases. The raw WSGI endpoint of the bare app is the server's
+ceiling: wrk driving it well above bare Flask shows the load generator is not the bottleneck
+(wrk's own CPU time is reported too). Writes a Markdown table and JSON (`--out`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -24,7 +31,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tools"
+LUA = TOOLS / "bench.lua"
 PY = sys.executable
+CASES = ("ceiling", "lookups", "queries", "writes", "reset", "namespaces")
+INSTALL_WRK = ("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), `brew install wrk` "
+               "(macOS), or build it from https://github.com/wg/wrk")
 
 
 def free_port() -> int:
@@ -33,15 +44,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def post(url: str, body, token: str | None = None, timeout: float = 60):
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json",
-                                          **({"Authorization": token} if token else {})})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.loads(r.read())
+class Client:
+    """A keep-alive-less JSON client for set-up calls (not for load)."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.token: str | None = None
+
+    def post(self, path: str, body=None, headers: dict | None = None, timeout: float = 300):
+        h = {"Content-Type": "application/json", **({"Authorization": self.token} if self.token else {}),
+             **(headers or {})}
+        req = urllib.request.Request(self.base + path, data=json.dumps(body or {}).encode(), method="POST",
+                                     headers=h)
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read())
+
+    def timed(self, path: str, body=None, headers: dict | None = None) -> float:
+        t0 = time.perf_counter()
+        self.post(path, body, headers)
+        return (time.perf_counter() - t0) * 1000
 
 
-def wait_up(url: str, proc: subprocess.Popen, timeout: float = 300) -> float:
+def wait_up(url: str, proc: subprocess.Popen, timeout: float = 600) -> float:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
         if proc.poll() is not None:
@@ -55,229 +79,323 @@ def wait_up(url: str, proc: subprocess.Popen, timeout: float = 300) -> float:
     raise RuntimeError("server did not come up")
 
 
-def start_mock(world: str, port: int, env=None, extra=()) -> tuple[subprocess.Popen, float]:
+def rss_mib(pid: int) -> dict:
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out[line.split(":")[0]] = round(int(line.split()[1]) / 1024)
+    return {"rss_mib": out.get("VmRSS"), "peak_mib": out.get("VmHWM")}
+
+
+# ------------------------------------------------------------------------------- servers
+def start_mock(world: str, port: int, threads: int) -> tuple[subprocess.Popen, float]:
     t0 = time.perf_counter()
     proc = subprocess.Popen([PY, "-m", "mock_server.cli", "serve", "--port", str(port), "--world", world,
-                             *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, **(env or {})}, cwd=ROOT)
+                             "--task-speed", "0", "--threads", str(threads)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     wait_up(f"http://127.0.0.1:{port}/v2/api/get-version", proc)
     return proc, time.perf_counter() - t0
 
 
-def start_bare(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([PY, str(TOOLS / "bare_app.py"), "--port", str(port), "--threads", "16"],
+def start_bare(port: int, threads: int) -> subprocess.Popen:
+    proc = subprocess.Popen([PY, str(TOOLS / "bare_app.py"), "--port", str(port), "--threads", str(threads)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wait_up(f"http://127.0.0.1:{port}/v2/api/get-version", proc)
     return proc
 
 
-def load(url: str, seconds: float, concurrency: int, body=None, bodies=None, token=None) -> dict:
-    cmd = [PY, str(TOOLS / "loadgen.py"), url, "--seconds", str(seconds), "--concurrency", str(concurrency)]
-    if token:
-        cmd += ["--header", f"Authorization: {token}"]
-    tmp = None
-    if bodies is not None:
-        tmp = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        json.dump(bodies, tmp)
-        tmp.close()
-        cmd += ["--bodies", tmp.name]
-    else:
-        cmd += ["--body", json.dumps(body or {})]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
-    if tmp:
-        os.unlink(tmp.name)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
-def latency(url: str, body, token: str, n: int = 60) -> dict:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        post(url, body, token)
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return {"median_ms": round(statistics.median(times), 2), "p90_ms": round(times[int(0.9 * len(times))], 2),
-            "n": n}
+# ------------------------------------------------------------------------------- wrk
+class Wrk:
+    def __init__(self, seconds: float, connections: int, tmp: Path):
+        self.seconds = seconds
+        self.connections = connections
+        self.tmp = tmp
+        self.n = 0
+
+    def bodies(self, lines: list) -> Path:
+        self.n += 1
+        p = self.tmp / f"bodies-{self.n}.txt"
+        p.write_text("\n".join(json.dumps(b, separators=(",", ":")) for b in lines) + "\n")
+        return p
+
+    def start(self, url: str, bodies: Path, token: str = "", namespace: str = "",
+              connections: int | None = None, seconds: float | None = None) -> subprocess.Popen:
+        c = connections or self.connections
+        cmd = ["wrk", "-t", str(min(2, c)), "-c", str(c), "-d", f"{max(1, round(seconds or self.seconds))}s",
+               "--timeout", "30s", "-s", str(LUA), url, "--", str(bodies), token, namespace]
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    @staticmethod
+    def result(proc: subprocess.Popen) -> dict:
+        out, _ = proc.communicate(timeout=600)
+        line = next((ln for ln in out.splitlines() if ln.startswith("WRKJSON ")), None)
+        if line is None:
+            raise RuntimeError(f"wrk failed: {out.strip()[-400:]}")
+        r = json.loads(line[8:])
+        secs = r["duration_us"] / 1e6
+        errors = sum(r[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts"))
+        return {"rps": round(r["requests"] / secs, 1), "requests": r["requests"], "errors": errors,
+                "status_errors": r["status_errors"], "p50_ms": round(r["p50_us"] / 1000, 2),
+                "p99_ms": round(r["p99_us"] / 1000, 2), "seconds": round(secs, 2)}
+
+    def run(self, url: str, bodies: Path, **kw) -> dict:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = self.result(self.start(url, bodies, **kw))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        r["wrk_cpu_share"] = round(cpu / r["seconds"], 2) if r["seconds"] else None
+        return r
 
 
-def measure_world(world: str) -> dict:
-    code = (
-        "import json,resource,time,sys\n"
-        "t0=time.perf_counter()\n"
-        "from mock_server.contract.loader import load_contract\n"
-        "c=load_contract()\n"
-        "from mock_server.world.scenario import load_scenario\n"
-        "from mock_server.world.generator import generate\n"
-        "t1=time.perf_counter()\n"
-        f"s=generate(c, load_scenario({world!r}))\n"
-        "t2=time.perf_counter()\n"
-        "rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024\n"
-        "print(json.dumps({'seconds':round(t2-t1,2),'peak_rss_mib':round(rss),"
-        "'vms':s.count('Vm'),'records':sum(len(t.rows) for t in s.tables.values())}))\n")
-    out = subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=900)
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+# ------------------------------------------------------------------------------- the world's keys
+def world_keys(c: Client, page: int = 2000) -> dict:
+    """Every VM's id, name and local_id, paged (an xl world is too big for one answer)."""
+    ids, names, local_ids = [], [], []
+    after = None
+    while True:
+        body = {"first": page, **({"after": after} if after else {})}
+        vms = c.post("/get-vms", body)
+        for v in vms:
+            ids.append(v["id"])
+            names.append(v["name"])
+            if v.get("local_id"):
+                local_ids.append(v["local_id"])
+        if len(vms) < page:
+            break
+        after = vms[-1]["id"]
+    clusters = c.post("/get-clusters", {})
+    return {"ids": ids, "names": names, "local_ids": local_ids, "clusters": [x["name"] for x in clusters],
+            "cluster_ids": [x["id"] for x in clusters]}
 
 
-def measure_reset() -> dict:
-    code = (
-        "import json,time\n"
-        "from mock_server.contract.loader import load_contract\n"
-        "from mock_server.world.scenario import load_scenario\n"
-        "from mock_server.world.generator import generate\n"
-        "from mock_server.state import World\n"
-        "from mock_server.clock import Clock\n"
-        "c=load_contract(); w=World(generate(c, load_scenario('default')), Clock())\n"
-        "ts=[]\n"
-        "for _ in range(30):\n"
-        "    t=time.perf_counter(); w.reset(); ts.append((time.perf_counter()-t)*1000)\n"
-        "ts.sort(); print(json.dumps({'median_ms':round(ts[len(ts)//2],2),'max_ms':round(ts[-1],2)}))\n")
-    out = subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
-    if out.returncode != 0:
-        return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def query_cases(keys: dict) -> list[tuple[str, str, str, list]]:
+    """(key, label, operation, bodies) of the query cases."""
+    cl = keys["clusters"]
+    return [
+        ("filtered_scan", "filtered scan (name_contains + vcpu_gt + cluster{name}, first 50)", "get-vms",
+         [{"where": {"name_contains": "1", "vcpu_gt": 1, "cluster": {"name": n}}, "first": 50} for n in cl]),
+        ("scan_nothing", "scan matching nothing (name_contains a missing text)", "get-vms",
+         [{"where": {"name_contains": "no-such-vm-zz"}}]),
+        ("count_where", "get-vms-connection count with a where (status + vcpu_gte)", "get-vms-connection",
+         [{"where": {"status": "RUNNING", "vcpu_gte": 2}}]),
+        ("order_first", "orderBy memory_DESC + first 50", "get-vms",
+         [{"orderBy": "memory_DESC", "first": 50}]),
+        ("relation_filter", "relation filter host -> cluster -> name, first 50", "get-vms",
+         [{"where": {"host": {"cluster": {"name": n}}}, "first": 50} for n in cl]),
+    ]
 
 
-def mutation_burst(base: str, token: str, n: int = 1000, batch: int = 10) -> dict:
-    clusters = post(base + "/get-clusters", {"first": 1}, token)
-    vlans = post(base + "/get-vlans", {"where": {"name": "default", "vds": {"cluster": {"id": clusters[0]["id"]}}}},
-                 token)
-    t0 = time.perf_counter()
-    task_ids = []
-    for start in range(0, n, batch):
-        body = [{"cluster_id": clusters[0]["id"], "name": f"bench-{start + i:05d}", "vcpu": 2, "cpu_cores": 1,
-                 "cpu_sockets": 2, "memory": 2147483648, "ha": True, "firmware": "BIOS", "status": "STOPPED",
-                 "vm_nics": [{"connect_vlan_id": vlans[0]["id"]}] if vlans else [],
-                 "vm_disks": {"mount_new_create_disks": [{"boot": 1, "bus": "VIRTIO", "vm_volume": {
-                     "name": f"bench-{start + i:05d}-disk", "size": 10737418240,
-                     "elf_storage_policy": "REPLICA_2_THIN_PROVISION"}}]}}
-                for i in range(min(batch, n - start))]
-        res = post(base + "/create-vm", body, token)
-        task_ids += [r["task_id"] for r in res if r.get("task_id")]
-    t1 = time.perf_counter()
-    pending = set(task_ids)
-    polls = 0
-    while pending and time.perf_counter() - t1 < 300:
-        ids = sorted(pending)
-        for i in range(0, len(ids), 200):
-            tasks = post(base + "/get-tasks", {"where": {"id_in": ids[i:i + 200]}}, token)
-            polls += 1
-            for t in tasks:
-                if t["status"] in ("SUCCESSED", "FAILED"):
-                    pending.discard(t["id"])
-        if pending:
-            time.sleep(0.1)
-    t2 = time.perf_counter()
-    return {"vms": n, "tasks": len(task_ids), "unfinished": len(pending), "submit_s": round(t1 - t0, 2),
-            "total_s": round(t2 - t0, 2), "vms_per_s": round(n / (t2 - t0), 1), "polls": polls}
+def create_vm_bodies(c: Client, keys: dict, n: int, tag: str) -> list:
+    cluster = keys["cluster_ids"][0]
+    vlans = c.post("/get-vlans", {"where": {"vds": {"cluster": {"id": cluster}}}, "first": 1})
+    return [[{"cluster_id": cluster, "name": f"bench-{tag}-{i:06d}", "vcpu": 2, "cpu_cores": 1, "cpu_sockets": 2,
+              "memory": 2147483648, "ha": True, "firmware": "BIOS", "status": "STOPPED",
+              "vm_nics": [{"connect_vlan_id": vlans[0]["id"]}] if vlans else [],
+              "vm_disks": {"mount_new_create_disks": [{"boot": 1, "bus": "VIRTIO", "vm_volume": {
+                  "name": f"bench-{tag}-{i:06d}-disk", "size": 10737418240,
+                  "elf_storage_policy": "REPLICA_2_THIN_PROVISION"}}]}}]
+            for i in range(n)]
+
+
+def vm_count(c: Client) -> int:
+    return c.post("/get-vms-connection", {})["aggregate"]["count"]
+
+
+# ------------------------------------------------------------------------------- the run
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.results: dict = {"world": a.world, "seconds": a.seconds, "connections": a.connections,
+                              "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                                          "load_before": os.getloadavg()[0]}}
+        self.rows: list[tuple[str, str, str, str, str]] = []   # case, mock, vs bare, p50, p99
+
+    def row(self, case: str, r: dict, ratio: float | None = None, note: str = "") -> None:
+        rate = f"{r['rps']:.0f} req/s" if "rps" in r else ""
+        if r.get("errors"):
+            rate += f" ({r['errors']} errors)"
+        self.rows.append((case, (rate + (" " + note if note else "")).strip(),
+                          f"{ratio:.0%}" if ratio is not None else "",
+                          f"{r['p50_ms']} ms" if "p50_ms" in r else "",
+                          f"{r['p99_ms']} ms" if "p99_ms" in r else ""))
+
+    def run(self) -> int:
+        a = self.a
+        with tempfile.TemporaryDirectory() as tmp:
+            wrk = Wrk(a.seconds, a.connections, Path(tmp))
+            mport, bport = free_port(), free_port()
+            bare = start_bare(bport, a.threads)
+            mock, startup = start_mock(a.world, mport, a.threads)
+            try:
+                self.results["startup_s"] = round(startup, 2)
+                self.results["rss_at_rest"] = rss_mib(mock.pid)
+                self.rows.append((f"start-up to first answer, {a.world} world", f"{startup:.2f} s", "", "", ""))
+                self.cases(wrk, f"http://127.0.0.1:{bport}", f"http://127.0.0.1:{mport}", mock)
+                self.results["rss_after"] = rss_mib(mock.pid)
+                rest, after = self.results["rss_at_rest"], self.results["rss_after"]
+                self.rows.append((f"RSS of the mock, {a.world} world",
+                                  f"{rest['rss_mib']} MiB at rest, {after['rss_mib']} MiB after the run "
+                                  f"(peak {after['peak_mib']} MiB)", "", "", ""))
+            finally:
+                stop(mock)
+                stop(bare)
+        return self.write()
+
+    def cases(self, wrk: Wrk, bare_base: str, mock_base: str, mock: subprocess.Popen) -> None:
+        a, res = self.a, self.results
+        c = Client(mock_base + "/v2/api")
+        c.token = c.post("/login", {"username": "root", "password": "root"})["data"]["token"]
+        keys = world_keys(c)
+        res["vms"] = len(keys["ids"])
+        one = wrk.bodies([{"where": {"id": "x"}}])
+        bare_url = bare_base + "/v2/api/get-vms"
+        wrk.run(bare_url, one, seconds=1)                           # warm-up
+        bare1 = wrk.run(bare_url, one)
+        bare_c1 = res["bare_1_connection"] = wrk.run(bare_url, one, connections=1)
+        if "ceiling" not in a.skip:
+            raw = wrk.run(bare_base + "/raw/v2/api/get-vms", one)
+            res["ceiling"] = raw
+            self.row("server ceiling: raw WSGI answer, no framework", raw, raw["rps"] / bare1["rps"],
+                     f"(wrk CPU {raw['wrk_cpu_share']:.0%} of one core)")
+        api = mock_base + "/v2/api/"
+        tok = c.token
+        if "lookups" not in a.skip:
+            bodies = {"id": wrk.bodies([{"where": {"id": i}} for i in keys["ids"]]),
+                      "name": wrk.bodies([{"where": {"name": n}} for n in keys["names"]]),
+                      "local_id": wrk.bodies([{"where": {"local_id": n}} for n in keys["local_ids"]])}
+            wrk.run(api + "get-vms", bodies["id"], token=tok, seconds=2)    # warm-up (render cache)
+            for k, b in bodies.items():
+                res[f"lookup_{k}"] = wrk.run(api + "get-vms", b, token=tok)
+        if "queries" not in a.skip:
+            for key, label, opname, bodies_ in query_cases(keys):
+                r = res[key] = wrk.run(api + opname, wrk.bodies(bodies_), token=tok, connections=1)
+                r["body"] = bodies_[0]
+        bare2 = wrk.run(bare_url, one)
+        bare = res["bare"] = {"rps": round((bare1["rps"] + bare2["rps"]) / 2, 1), "runs": [bare1, bare2],
+                              "p50_ms": bare1["p50_ms"], "p99_ms": bare1["p99_ms"]}
+        self.row("bare Flask (the 100% of this run; before / after: "
+                 f"{bare1['rps']:.0f} / {bare2['rps']:.0f} req/s)", bare, 1.0)
+        n = len(keys["ids"])
+        for k in ("id", "name", "local_id"):
+            if f"lookup_{k}" in res:
+                r = res[f"lookup_{k}"]
+                self.row(f"point lookup get-vms where {{{k}}}, over all {n} VMs", r, r["rps"] / bare["rps"])
+        if any(key in res for key, *_ in query_cases(keys)):
+            self.row("bare Flask, 1 connection (the 100% of the 1-connection cases)", bare_c1, 1.0)
+        for key, label, _, _ in query_cases(keys):
+            if key in res:
+                self.row(f"{label}, {n} VMs (1 connection)", res[key], res[key]["rps"] / bare_c1["rps"])
+        if "writes" not in a.skip:
+            self.writes(wrk, c, keys, api)
+        if "reset" not in a.skip:
+            self.reset(c, keys, mock_base)
+        if "namespaces" not in a.skip:
+            self.namespaces(c, keys, mock, mock_base)
+
+    def writes(self, wrk: Wrk, c: Client, keys: dict, api: str) -> None:
+        res, tok = self.results, c.token
+        reads = wrk.bodies([{"where": {"id": i}} for i in keys["ids"]])
+        quiet = res["reads_quiet"] = wrk.run(api + "get-vms", reads, token=tok, connections=2)
+        updates = wrk.bodies([{"where": {"id": i}, "data": {"description": f"bench {j}"}}
+                              for j, i in enumerate(keys["ids"][:5000])])
+        w = wrk.start(api + "update-vm-basic-info", updates, token=tok, connections=2)
+        busy = wrk.run(api + "get-vms", reads, token=tok, connections=2)
+        wr = wrk.result(w)
+        res["reads_during_writes"], res["writes_beside_reads"] = busy, wr
+        self.row("reads (where {id}, 2 connections) alone", quiet)
+        self.row("reads (where {id}, 2 connections) during a write burst", busy,
+                 note=f"beside {wr['rps']:.0f} update-vm-basic-info/s")
+        before = vm_count(c)
+        creates = wrk.bodies(create_vm_bodies(c, keys, 20000, "burst"))
+        r = res["mutation_burst"] = wrk.run(api + "create-vm", creates, token=tok)
+        ok = r["requests"] - r["status_errors"]
+        gained = vm_count(c) - before
+        # a request still in flight when wrk stops is created but not counted by wrk
+        r["vms_created"], r["lost"] = gained, max(0, ok - gained)
+        self.row(f"mutation burst: create-vm, one VM a request, {self.a.connections} connections", r,
+                 note=f"({gained} VMs created, {r['lost']} lost)")
+
+    def reset(self, c: Client, keys: dict, mock_base: str) -> None:
+        admin = Client(mock_base + "/_mock")
+        admin.post("/reset", {})
+        times, server_ms = [], []
+        for rnd in range(5):
+            for j, i in enumerate(keys["ids"][:100]):
+                c.post("/update-vm-basic-info", {"where": {"id": i}, "data": {"description": f"r{rnd}-{j}"}})
+            t0 = time.perf_counter()
+            server_ms.append(admin.post("/reset", {})["ms"])
+            times.append((time.perf_counter() - t0) * 1000)
+        r = self.results["reset_after_100"] = {"p50_ms": round(statistics.median(times), 2),
+                                               "p99_ms": round(max(times), 2),
+                                               "server_ms": server_ms}
+        self.row("POST /_mock/reset after 100 changes (5 rounds; p99 = max)", r)
+
+    def namespaces(self, c: Client, keys: dict, mock: subprocess.Popen, mock_base: str) -> None:
+        admin = Client(mock_base + "/_mock")
+        rss0 = rss_mib(mock.pid)["rss_mib"]
+        firsts, seconds = [], []
+        names = [f"bench-ns-{os.getpid()}-{k}" for k in range(5)]
+        for ns in names:
+            h = {"X-Mock-Namespace": ns}
+            firsts.append(c.timed("/get-vms", {"where": {"id": keys["ids"][0]}}, h))
+            seconds.append(c.timed("/get-vms", {"where": {"id": keys["ids"][1]}}, h))
+        rss1 = rss_mib(mock.pid)["rss_mib"]
+        for ns in names:
+            req = urllib.request.Request(admin.base + "/namespaces/" + ns, method="DELETE")
+            try:
+                urllib.request.urlopen(req, timeout=60).read()
+            except OSError:
+                pass
+        per = round((rss1 - rss0) / len(names), 1)
+        r = self.results["namespace_first_request"] = {
+            "p50_ms": round(statistics.median(firsts), 2), "p99_ms": round(max(firsts), 2),
+            "second_request_ms": round(statistics.median(seconds), 2), "rss_mib_per_namespace": per}
+        self.row("new namespace: first request (5 namespaces; p99 = max)", r,
+                 note=f"(+{per} MiB RSS each; its second request {r['second_request_ms']} ms)")
+
+    def write(self) -> int:
+        self.results["machine"]["load_after"] = os.getloadavg()[0]
+        head = (f"world `{self.a.world}` ({self.results.get('vms', '?')} VMs), wrk {self.a.connections} "
+                f"connections unless said, {self.a.seconds:g} s a case, server threads {self.a.threads}; "
+                f"load average {self.results['machine']['load_before']:.1f} -> "
+                f"{self.results['machine']['load_after']:.1f} on {os.cpu_count()} CPUs")
+        table = [head, "", "| case | mock | vs bare Flask | p50 | p99 |", "|---|---|---|---|---|"]
+        table += [f"| {' | '.join(r)} |" for r in self.rows]
+        text = "\n".join(table)
+        print(text)
+        out = Path(self.a.out or ROOT / "reports" / f"bench-{self.a.world}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".md").write_text(text + "\n")
+        out.with_suffix(".json").write_text(json.dumps(self.results, indent=1) + "\n")
+        return 0
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--world", default="large", choices=("default", "large", "xl"))
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--concurrency", type=int, default=4)
-    ap.add_argument("--out", default=str(ROOT / "reports" / "bench"))
-    ap.add_argument("--skip", action="append", default=[], help="skip a case: lookups, scan, count, burst, "
-                                                                "startup, world, xl, reset")
+    ap.add_argument("--connections", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=16, help="server worker threads (mock and bare)")
+    ap.add_argument("--out", default=None, help="report path without suffix (default reports/bench-WORLD)")
+    ap.add_argument("--skip", action="append", default=[], choices=CASES)
     a = ap.parse_args()
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
-    rows: list[tuple[str, str, str, str]] = []
-
-    if "startup" not in a.skip:
-        with tempfile.TemporaryDirectory() as cache:
-            env = {"CLOUDTOWER_MOCK_CACHE": cache}
-            port = free_port()
-            proc, cold = start_mock("default", port, env)
-            proc.terminate(); proc.wait()
-            port = free_port()
-            proc, warm = start_mock("default", port, env)
-            proc.terminate(); proc.wait()
-        results["startup"] = {"cold_s": round(cold, 2), "warm_s": round(warm, 2)}
-        rows.append(("start-up to first answer, default world", f"cold {cold:.2f} s, warm {warm:.2f} s",
-                     "warm <= 1.5 s", "ok" if warm <= 1.5 else "MISSED"))
-
-    if "reset" not in a.skip:
-        r = measure_reset()
-        results["reset"] = r
-        rows.append(("reset of the default world", f"median {r.get('median_ms')} ms", "<= 10 ms",
-                     "ok" if r.get("median_ms", 1e9) <= 10 else "MISSED"))
-
-    if "world" not in a.skip:
-        for world in ("large", "xl"):
-            if world in a.skip:
-                continue
-            r = measure_world(world)
-            results[f"world_{world}"] = r
-            goal = "<= 5 s" if world == "large" else "<= 60 s, < 2 GiB"
-            ok = (r.get("seconds", 1e9) <= 5) if world == "large" else \
-                (r.get("seconds", 1e9) <= 60 and r.get("peak_rss_mib", 1e9) < 2048)
-            rows.append((f"world generation, {world} ({r.get('vms')} VMs)",
-                         f"{r.get('seconds')} s, peak RSS {r.get('peak_rss_mib')} MiB", goal,
-                         "ok" if ok else "MISSED"))
-
-    need_server = any(c not in a.skip for c in ("lookups", "scan", "count", "burst"))
-    if need_server:
-        port, bport = free_port(), free_port()
-        mock, _ = start_mock("large", port, extra=("--task-speed", "1"))
-        bare = start_bare(bport)
-        try:
-            base = f"http://127.0.0.1:{port}/v2/api"
-            token = post(base + "/login", {"username": "root", "password": "root"})["data"]["token"]
-            vms = post(base + "/get-vms", {"first": 2000}, token)
-            sample = vms[::40][:50]
-            if "lookups" not in a.skip:
-                bare_url = f"http://127.0.0.1:{bport}/v2/api/get-vms"
-                id_bodies = [{"where": {"id": v["id"]}} for v in sample]
-                name_bodies = [{"where": {"name": v["name"]}} for v in sample]
-                load(bare_url, 1, a.concurrency, body={})                  # warm both servers up
-                load(base + "/get-vms", 1, a.concurrency, token=token, bodies=id_bodies + name_bodies)
-                # bare before and after, so that a drift of the machine shows in the baseline
-                b1 = load(bare_url, a.seconds, a.concurrency, body={})
-                by_id = load(base + "/get-vms", a.seconds, a.concurrency, token=token, bodies=id_bodies)
-                by_name = load(base + "/get-vms", a.seconds, a.concurrency, token=token, bodies=name_bodies)
-                b2 = load(bare_url, a.seconds, a.concurrency, body={})
-                b = {**b1, "rps": round((b1["rps"] + b2["rps"]) / 2, 1), "runs": [b1, b2]}
-                results["lookups"] = {"bare": b, "by_id": by_id, "by_name": by_name}
-                for label, r in (("id", by_id), ("name", by_name)):
-                    ratio = r["rps"] / b["rps"] if b["rps"] else 0
-                    rows.append((f"point lookup get-vms where {{{label}}}, 10k VMs",
-                                 f"{r['rps']} req/s = {ratio:.0%} of bare {b['rps']} req/s; p99 {r['p99_ms']} ms",
-                                 ">= 70% of bare", "ok" if ratio >= 0.7 else "MISSED"))
-            if "scan" not in a.skip:
-                cluster = vms[0]["cluster"]["name"]
-                body = {"where": {"name_contains": "1", "vcpu_gt": 1, "cluster": {"name": cluster}}, "first": 50}
-                r = latency(base + "/get-vms", body, token)
-                results["scan"] = r
-                rows.append(("filtered scan (name_contains + vcpu_gt + cluster{name}, first 50), 10k VMs",
-                             f"median {r['median_ms']} ms, p90 {r['p90_ms']} ms", "median <= 15 ms",
-                             "ok" if r["median_ms"] <= 15 else "MISSED"))
-            if "count" not in a.skip:
-                body = {"where": {"status": "RUNNING", "vcpu_gte": 2}}
-                r = latency(base + "/get-vms-connection", body, token)
-                results["count"] = r
-                rows.append(("get-vms-connection count with a where, 10k VMs",
-                             f"median {r['median_ms']} ms, p90 {r['p90_ms']} ms", "(reported)", ""))
-            if "burst" not in a.skip:
-                r = mutation_burst(base, token)
-                results["burst"] = r
-                rows.append(("mutation burst: create 1,000 VMs, poll tasks to the end",
-                             f"{r['vms_per_s']} VMs/s ({r['total_s']} s; submit {r['submit_s']} s; "
-                             f"{r['unfinished']} unfinished)", "(reported)", ""))
-        finally:
-            for p in (mock, bare):
-                p.terminate()
-                p.wait()
-
-    table = ["| case | result | goal | |", "|---|---|---|---|"]
-    table += [f"| {c} | {r} | {g} | {s} |" for c, r, g, s in rows]
-    text = "\n".join(table)
-    print(text)
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".md").write_text(text + "\n")
-    out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
-    return 0
+    if shutil.which("wrk") is None:
+        print(INSTALL_WRK, file=sys.stderr)
+        return 2
+    if a.seconds <= 0 or a.connections < 1 or a.threads < 1:
+        print("bench.py: --seconds, --connections and --threads must be positive", file=sys.stderr)
+        return 2
+    return Bench(a).run()
 
 
 if __name__ == "__main__":
