@@ -3,7 +3,6 @@ wrapped in WSGI middlewares (the client mode's recorder and chaos injector)."""
 
 from __future__ import annotations
 
-import threading
 from typing import Callable
 
 
@@ -11,7 +10,6 @@ class InProcessMock:
     def __init__(self, *, contract=None, task_speed: float = 10.0, strict: bool = True,
                  username: str = "root", password: str = "root", seed: int | None = None,
                  wrap: Callable | None = None, world: str = "default"):
-        from cheroot import wsgi
         from mock_server.app import create_app
         from mock_server.contract.loader import load_contract
         from mock_server.state import MockConfig
@@ -25,13 +23,12 @@ class InProcessMock:
         self.username, self.password = username, password
         wsgi_app = wrap(self.app) if wrap else self.app
         self.wsgi_app = wsgi_app
-        self.server = wsgi.Server(("127.0.0.1", 0), wsgi_app, numthreads=8, server_name="cloudtower-mock")
-        self.server.prepare()
-        self.port = self.server.bind_addr[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.api = self.url + "/v2/api"
-        self.thread = threading.Thread(target=self.server.serve, daemon=True)
-        self.thread.start()
+        from mock_server.server import serve_in_thread
+        self.server = serve_in_thread(wsgi_app, threads=8)
+        self.port = self.server.port
+        self.url = self.server.url
+        self.api = self.server.api_url
+        self.thread = self.server._thread
 
     def stop(self) -> None:
         self.server.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import time
 
@@ -38,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--state-file", default=None, help="keep the world across restarts in this file")
     serve.add_argument("--lenient", action="store_true",
                        help="accept unknown keys in closed schemas (strict by default)")
+    serve.add_argument("--stop-grace", type=float, default=1.0, metavar="SECONDS",
+                       help="on SIGTERM/SIGINT, how long requests in flight may finish before they are cut")
     serve.add_argument("-v", "--verbose", action="store_true")
 
     contract = sub.add_parser("contract", help="the contract the server runs")
@@ -174,34 +175,26 @@ def serve(args) -> int:
     if saved is not None:
         store = state.world().store
 
-    from cheroot import wsgi
-    server = wsgi.Server((config.host, config.port), app, numthreads=config.threads,
-                         server_name="cloudtower-mock")
+    from .server import Server, ServerError
+    server = Server(app, config.host, config.port, config.threads, grace=args.stop_grace)
     try:
-        server.prepare()
-    except OSError as e:
-        return _fail(f"cannot listen on {config.host}:{config.port}: {e.strerror or e}")
-    host, port = server.bind_addr[:2]
+        server.bind()
+    except ServerError as e:
+        return _fail(str(e))
     counts = sum(len(t.rows) for t in store.tables.values())
-    print(f"cloudtower-mock listening on http://{host}:{port}/v2/api", flush=True)
+    print(f"cloudtower-mock listening on {server.api_url}", flush=True)
     print(f"  API: CloudTower {contract.version} ({contract.source}); "
           f"{len(contract.operations)} operations; contract at GET /v2/api/openapi.json", flush=True)
     print(f"  world: {origin}, {counts} records; contract {t1 - t0:.2f}s, world {t2 - t1:.2f}s", flush=True)
     print(f"  login: POST /v2/api/login {{\"username\": \"{config.username}\", "
           f"\"password\": \"{config.password}\", \"source\": \"{config.source}\"}}", flush=True)
-
-    def stop(*_):
-        # server.stop() from inside serve()'s own thread waits for itself; unwind instead
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, stop)
     try:
-        server.serve()
-    except KeyboardInterrupt:
-        pass
+        server.run_until_signal()          # SIGTERM / SIGINT: a bounded, clean stop
     finally:
         server.stop()
         if state_file is not None:
-            state_file.stop()          # the last write
+            state_file.stop()              # the last write, after no answer can leave any more
+    logging.getLogger("cloudtower_mock").info("stopped in %.2f s", server.stop_seconds or 0.0)
     return 0
 
 

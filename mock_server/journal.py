@@ -38,6 +38,7 @@ GRAPHQL_PATH = "/api"
 FAULT_HEADER = "HTTP_X_MOCK_FAULT"
 NAMESPACE_ENV = "HTTP_X_MOCK_NAMESPACE"
 HTTP_KINDS = ("latency", "error", "drop")
+STOPPING_ENV = "cloudtower_mock.stopping"   # see server.py (not imported: no cycle needed)
 BODY_KEEP_LIMIT = 64 * 1024        # request bodies larger than this are not kept in the journal
 
 
@@ -344,8 +345,15 @@ class JournalMiddleware:
         named = {s.strip() for s in environ.get(FAULT_HEADER, "").split(",") if s.strip()}
         delay, terminal, applied = self.faults.match(operation, named)
         entry["faults"] = applied
-        if delay > 0:
-            time.sleep(delay)                 # no lock is held here
+        if delay > 0:                         # no lock is held here
+            stopping = environ.get(STOPPING_ENV)
+            if stopping is None:
+                time.sleep(delay)
+            elif stopping.wait(delay):        # the server stops: cut the request, answer nothing
+                entry["error"] = "cut: the server stopped during an injected delay"
+                entry["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+                self.journal.add(entry)
+                raise ConnectionAbortedError(errno.ECONNRESET, "cut: the server is stopping")
         try:
             if terminal is not None and terminal.kind == "drop":
                 entry["status"] = None

@@ -65,8 +65,7 @@ class CloudTowerMock:
         self.state = app.config["MOCK_STATE"]
         self._server = server
         self._thread = thread
-        host, port = server.bind_addr[:2]
-        self.url = f"http://{host}:{port}"
+        self.url = server.url
         self.api_url = self.url + "/v2/api"
         self.ns = namespace
         self._parent = parent
@@ -230,19 +229,15 @@ class CloudTowerMock:
 def start_mock(world: str = "default", spec: str | None = None, task_speed: float = 0.0,
                seed: int | None = None, **config) -> CloudTowerMock:
     """Serve the mock in a background thread on a free port (what the session fixture does)."""
-    from cheroot import wsgi
-
     from .app import create_app
     from .contract.loader import load_contract
     from .state import MockConfig
     cfg = MockConfig(world=world, spec=spec, task_speed=task_speed, seed=seed, port=0, **config)
     app = create_app(cfg, contract=load_contract(spec))      # the world: a scenario or a recording
     app.config["MOCK_STATE"].world()
-    server = wsgi.Server(("127.0.0.1", 0), app, numthreads=8, server_name="cloudtower-mock")
-    server.prepare()
-    thread = threading.Thread(target=server.serve, name="cloudtower-mock", daemon=True)
-    thread.start()
-    return CloudTowerMock(app, server, thread)
+    from .server import serve_in_thread
+    server = serve_in_thread(app, threads=8)
+    return CloudTowerMock(app, server, server._thread)
 
 
 @pytest.fixture(scope="session")

@@ -88,15 +88,12 @@ class ResponseChecker:
 
 class LiveServer:
     def __init__(self, app):
-        from cheroot import wsgi
+        from mock_server.server import serve_in_thread
         self.app = app
         self.state = app.config["MOCK_STATE"]
-        self.server = wsgi.Server(("127.0.0.1", 0), app, numthreads=8)
-        self.server.prepare()
-        self.port = self.server.bind_addr[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve, daemon=True)
-        self.thread.start()
+        self.server = serve_in_thread(app, threads=8)
+        self.port = self.server.port
+        self.url = self.server.url
 
     def stop(self):
         self.server.stop()

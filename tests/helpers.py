@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from contextlib import contextmanager
 
 SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "specs", "cloudtower-4.6.0.json")
@@ -21,14 +20,10 @@ def load_spec_contract():
 
 @contextmanager
 def served_app(app, numthreads: int):
-    """Serve `app` with cheroot on 127.0.0.1 (a free port); yields the API base URL."""
-    from cheroot import wsgi as cheroot_wsgi
-    srv = cheroot_wsgi.Server(("127.0.0.1", 0), app, numthreads=numthreads)
-    srv.prepare()
-    thread = threading.Thread(target=srv.serve, daemon=True)
-    thread.start()
-    host, port = srv.bind_addr[:2]
+    """Serve `app` (mock_server.server) on 127.0.0.1 (a free port); yields the API base URL."""
+    from mock_server.server import serve_in_thread
+    srv = serve_in_thread(app, threads=numthreads)
     try:
-        yield f"http://{host}:{port}/v2/api"
+        yield srv.api_url
     finally:
         srv.stop()
