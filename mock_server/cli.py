@@ -16,8 +16,23 @@ def _contract_args(p: argparse.ArgumentParser) -> None:
                    help="a CloudTower OpenAPI document to speak instead of the installed SDK's contract")
 
 
+def version_text() -> str:
+    """cloudtower-mock's version, and the SDK (so the CloudTower API) it speaks by default."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        own = version("cloudtower-mock")
+    except PackageNotFoundError:
+        own = "unknown (not installed)"
+    try:
+        sdk = f"cloudtower-sdk {version('cloudtower-sdk')}"
+    except PackageNotFoundError:
+        sdk = "no cloudtower-sdk installed"
+    return f"cloudtower-mock {own} ({sdk}; Python {sys.version.split()[0]})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cloudtower-mock", description=__doc__)
+    parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="start the mock server")
@@ -39,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="accept unknown keys in closed schemas (strict by default)")
     serve.add_argument("--stop-grace", type=float, default=1.0, metavar="SECONDS",
                        help="on SIGTERM/SIGINT, how long requests in flight may finish before they are cut")
+    serve.add_argument("-q", "--quiet", action="store_true",
+                       help="no access log (by default one line per request on stderr)")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="access log lines as text (default) or JSON objects")
     serve.add_argument("-v", "--verbose", action="store_true")
 
     contract = sub.add_parser("contract", help="the contract the server runs")
@@ -164,6 +183,9 @@ def serve(args) -> int:
             return _fail(str(e))
     t2 = time.perf_counter()
     app = create_app(config, contract=contract, world_factory=lambda: store)
+    if not args.quiet:
+        from .access_log import AccessLog
+        app.wsgi_app = AccessLog(app.wsgi_app, args.log_format)
     state = app.config["MOCK_STATE"]
     state.world()                      # build the default world now, not on the first request
     import gc

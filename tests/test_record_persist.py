@@ -114,7 +114,7 @@ def test_bad_recordings(sdk_contract, tmp_path):
 # ------------------------------------------------------------------ the CLI, over restarts
 def _start(args, env=None) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--task-speed", "0",
-                             *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                             "--quiet", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     line = proc.stdout.readline()
     if "listening on" not in line:
         proc.wait(timeout=30)

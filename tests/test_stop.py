@@ -152,7 +152,7 @@ def test_bind_failure_is_one_line(app):
 # ------------------------------------------------------------------ the real process
 def _serve(args: list[str], env=None) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([sys.executable, "-m", "mock_server.cli", "serve", "--port", "0",
-                             "--task-speed", "0", *args],
+                             "--task-speed", "0", "--quiet", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     line = proc.stdout.readline()
     if "listening on" not in line:

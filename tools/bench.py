@@ -91,8 +91,9 @@ def rss_mib(pid: int) -> dict:
 # ------------------------------------------------------------------------------- servers
 def start_mock(world: str, port: int, threads: int) -> tuple[subprocess.Popen, float]:
     t0 = time.perf_counter()
+    # --quiet: no access log (a line per request would fill the unread pipe and measure logging)
     proc = subprocess.Popen([PY, "-m", "mock_server.cli", "serve", "--port", str(port), "--world", world,
-                             "--task-speed", "0", "--threads", str(threads)],
+                             "--task-speed", "0", "--quiet", "--threads", str(threads)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     wait_up(f"http://127.0.0.1:{port}/v2/api/get-version", proc)
     return proc, time.perf_counter() - t0

@@ -144,7 +144,8 @@ def main() -> int:
         wrk = Wrk(a.seconds, a.connections, Path(tmp))
         one = wrk.bodies([{"where": {"id": "x"}}])
         port = free_port()
-        mock = subprocess.Popen([PY, "-m", "mock_server.cli", "serve", "--port", str(port), "--world", a.world],
+        mock = subprocess.Popen([PY, "-m", "mock_server.cli", "serve", "--port", str(port), "--world", a.world,
+                                 "--quiet"],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
         try:
             wait_up(f"http://127.0.0.1:{port}/v2/api/get-version", mock)
