@@ -85,6 +85,10 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
         register_admin(app, state)
     except ImportError:
         pass
+    from .vnc.routes import register_vnc
+    from .ui import register_ui
+    register_vnc(app, state)            # /websockify/ (VM consoles)
+    register_ui(app, state)             # / and the dashboard under /_mock/ui/
     return app
 
 

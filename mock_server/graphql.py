@@ -5,9 +5,7 @@ and the `vnc` query. A small parser reads the document; unknown fields get a Gra
 
 from __future__ import annotations
 
-import base64
 import re
-import secrets
 from typing import Any
 
 import orjson
@@ -157,7 +155,9 @@ def execute(state, request) -> Response:
                                    f"\"{'Mutation' if kind == 'mutation' else 'Query'}\".")
             if name != "authnStrategies" and user is None:
                 raise GraphQLError("Not authorised: a valid token is required in the Authorization header")
-            data[alias] = _select(resolver(state, world, user, args), sub)
+            value = resolver(state, world, user, args, request.environ) if name == "vnc" else \
+                resolver(state, world, user, args)
+            data[alias] = _select(value, sub)
         except GraphQLError as e:
             data[alias] = None
             errors.append({"message": str(e), "path": [alias]})
@@ -192,22 +192,18 @@ def _delete_api_key(state, world, user, args):
     return {"id": rec["id"], "key": rec["key"]}
 
 
-def _vnc(state, world, user, args):
+def _vnc(state, world, user, args, environ=None):
+    from .vnc.service import console_info, find_vm, origins
     vm_id = ((args.get("input") or {}).get("vm") or {}).get("id")
-    store = world.store
-    vm = store.get("Vm", vm_id) if isinstance(vm_id, str) else None
+    vm = find_vm(world, {"id": vm_id}) if isinstance(vm_id, str) else None
     if vm is None:
-        raise GraphQLError(f"VM {vm_id} not found")
-    host = store.get("Host", vm.get("host")) if vm.get("host") else None
-    cluster = store.get("Cluster", vm.get("cluster")) if vm.get("cluster") else None
-    raw = secrets.token_hex(16)
-    return {
-        "vm_uuid": vm.get("local_id"),
-        "host_ip": (host or {}).get("management_ip") or (host or {}).get("data_ip") or "",
-        "cluster_ip": (cluster or {}).get("ip") or "",
-        "raw_token": raw,
-        "token": base64.b64encode(raw.encode()).decode(),
-    }
+        raise GraphQLError(f"Vm {vm_id} not found")
+    info = console_info(state, world_namespace(state, world), world, vm, *origins(environ or {}))
+    return {k: info[k] for k in ("vm_uuid", "host_ip", "cluster_ip", "raw_token", "token")}
+
+
+def world_namespace(state, world) -> str:
+    return next((ns for ns, w in list(state.worlds.items()) if w is world), "default")
 
 
 RESOLVERS = {

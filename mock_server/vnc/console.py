@@ -1,0 +1,254 @@
+"""The synthetic console of a VM: a palette-indexed framebuffer with a text grid on top.
+
+The screen shows a header (the VM's name, power state, size, host), a boot line and a
+login prompt; keystrokes are echoed, a login (any user, any password) gives a shell that
+answers a few commands. Text is drawn with the built-in 5x7 font scaled by 2 into cells of
+`CELL_W` x `CELL_H` pixels, so a client can read the screen back cell by cell.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from . import font
+
+SCALE = 2
+CELL_W, CELL_H = 12, 18                  # pixels per character cell
+GLYPH_X, GLYPH_Y = 1, 2                  # the glyph's offset inside its cell
+COLS, ROWS = 80, 30
+WIDTH, HEIGHT = COLS * CELL_W, ROWS * CELL_H      # 960 x 540
+
+BG, FG, BLUE, GREEN, AMBER, RED, DIM = range(7)
+PALETTE = [(18, 22, 28), (214, 220, 226), (110, 170, 240), (96, 200, 120), (240, 190, 80),
+           (235, 95, 85), (120, 130, 140)]
+STATUS_COLOUR = {"RUNNING": GREEN, "SUSPENDED": AMBER, "STOPPED": RED}
+HEADER_ROWS = 4                          # title, state, rule, blank
+
+
+class Framebuffer:
+    """Pixels as palette indices, one byte each, row-major."""
+
+    def __init__(self, width: int = WIDTH, height: int = HEIGHT):
+        self.width, self.height = width, height
+        self.pixels = bytearray(width * height)
+
+    def fill(self, x: int, y: int, w: int, h: int, colour: int) -> None:
+        line = bytes([colour]) * w
+        for yy in range(y, y + h):
+            start = yy * self.width + x
+            self.pixels[start:start + w] = line
+
+    def draw_char(self, col: int, row: int, ch: str, colour: int, bg: int = BG) -> None:
+        x0, y0 = col * CELL_W, row * CELL_H
+        self.fill(x0, y0, CELL_W, CELL_H, bg)
+        if ch == " ":
+            return
+        on = bytes([colour]) * SCALE
+        for gy, bits in enumerate(font.glyph(ch)):
+            for gx, bit in enumerate(bits):
+                if bit:
+                    for dy in range(SCALE):
+                        start = (y0 + GLYPH_Y + gy * SCALE + dy) * self.width + x0 + GLYPH_X + gx * SCALE
+                        self.pixels[start:start + SCALE] = on
+
+    def region(self, x: int, y: int, w: int, h: int) -> bytes:
+        W = self.width
+        return b"".join(bytes(self.pixels[(y + r) * W + x:(y + r) * W + x + w]) for r in range(h))
+
+
+class Console:
+    """A text terminal drawn into a Framebuffer; `dirty` holds the rows changed since the
+    last `take_dirty()`."""
+
+    def __init__(self, vm: dict, host_name: str = "", now: Callable[[], float] = time.time):
+        self.fb = Framebuffer()
+        self.grid = [[(" ", FG)] * COLS for _ in range(ROWS)]
+        self.dirty: set[int] = set(range(ROWS))
+        self.now = now
+        self.vm = dict(vm)
+        self.host_name = host_name
+        self.hostname = _hostname(vm.get("name") or "vm")
+        self.mode = "login"              # login | password | shell
+        self.user = ""
+        self.line = ""
+        self.cur_row, self.cur_col = HEADER_ROWS, 0
+        self.fb.fill(0, 0, WIDTH, HEIGHT, BG)
+        self._header()
+        self.write(f"{vm.get('os') or 'Linux'} {self.hostname} tty1", DIM)
+        self.newline()
+        self.newline()
+        self.prompt()
+
+    # ------------------------------------------------------------------ drawing
+    def put(self, row: int, col: int, text: str, colour: int = FG) -> None:
+        for i, ch in enumerate(text):
+            if 0 <= col + i < COLS:
+                self.grid[row][col + i] = (ch, colour)
+        self.dirty.add(row)
+
+    def clear_row(self, row: int) -> None:
+        self.grid[row] = [(" ", FG)] * COLS
+        self.dirty.add(row)
+
+    def _header(self) -> None:
+        vm = self.vm
+        for r in range(HEADER_ROWS):
+            self.clear_row(r)
+        self.put(0, 0, f"CloudTower mock console: {vm.get('name', '')}"[:COLS], BLUE)
+        status = str(vm.get("status") or "UNKNOWN")
+        self.put(1, 0, status, STATUS_COLOUR.get(status, FG))
+        mem = vm.get("memory")
+        facts = [f"{vm.get('vcpu')} vCPU" if vm.get("vcpu") else "",
+                 f"{mem / 2 ** 30:.1f} GiB" if isinstance(mem, (int, float)) and mem else "",
+                 f"host {self.host_name}" if self.host_name else "", f"id {vm.get('id', '')}"]
+        self.put(1, len(status), ("  " + "  ".join(f for f in facts if f))[:COLS - len(status)], DIM)
+        self.put(2, 0, "-" * COLS, DIM)
+
+    def update_vm(self, vm: dict) -> bool:
+        """Redraw the header when the VM's state changed; True when it did."""
+        keys = ("name", "status", "vcpu", "memory")
+        if all(vm.get(k) == self.vm.get(k) for k in keys):
+            return False
+        self.vm = dict(vm)
+        self._header()
+        return True
+
+    def render_dirty(self) -> tuple[int, int, int, int] | None:
+        """Draw the changed rows into the framebuffer; the rectangle that changed."""
+        rows = self.take_dirty()
+        if not rows:
+            return None
+        for r in rows:
+            for c, (ch, colour) in enumerate(self.grid[r]):
+                self.fb.draw_char(c, r, ch, colour)
+        if (self.cur_row in rows) and self.mode != "closed":
+            self.fb.draw_char(self.cur_col, self.cur_row, font.CURSOR, FG)
+        top, bottom = min(rows), max(rows)
+        return 0, top * CELL_H, WIDTH, (bottom - top + 1) * CELL_H
+
+    def take_dirty(self) -> list[int]:
+        rows = sorted(self.dirty)
+        self.dirty.clear()
+        return rows
+
+    # ----------------------------------------------------------------- terminal
+    def write(self, text: str, colour: int = FG) -> None:
+        for ch in text:
+            if self.cur_col >= COLS:
+                self.newline()
+            self.put(self.cur_row, self.cur_col, ch, colour)
+            self.cur_col += 1
+        self.dirty.add(self.cur_row)
+
+    def newline(self) -> None:
+        self.dirty.add(self.cur_row)
+        self.cur_col = 0
+        if self.cur_row < ROWS - 1:
+            self.cur_row += 1
+        else:                                         # scroll the body, keep the header
+            del self.grid[HEADER_ROWS]
+            self.grid.append([(" ", FG)] * COLS)
+            self.dirty.update(range(HEADER_ROWS, ROWS))
+        self.dirty.add(self.cur_row)
+
+    def prompt(self) -> None:
+        if self.mode == "login":
+            self.write(f"{self.hostname} login: ")
+        elif self.mode == "password":
+            self.write("Password: ")
+        else:
+            self.write(f"[{self.user}@{self.hostname} ~]{'#' if self.user == 'root' else '$'} ")
+
+    def key(self, ch: str) -> None:
+        """A typed character: printable text, "\\n" (Return) or "\\b" (BackSpace)."""
+        if self.mode == "closed":
+            return
+        if ch == "\b":
+            if self.line:
+                self.line = self.line[:-1]
+                if self.mode != "password" and self.cur_col > 0:
+                    self.cur_col -= 1
+                    self.put(self.cur_row, self.cur_col, " ")
+            return
+        if ch == "\n":
+            line, self.line = self.line, ""
+            self.newline()
+            self._enter(line)
+            return
+        if len(self.line) < 200:
+            self.line += ch
+            if self.mode != "password":
+                self.write(ch)
+            else:
+                self.dirty.add(self.cur_row)
+
+    def _enter(self, line: str) -> None:
+        if self.mode == "login":
+            if line.strip():
+                self.user, self.mode = line.strip(), "password"
+        elif self.mode == "password":
+            self.mode = "shell"
+            self.write(f"Last login: {time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime(self.now()))} on tty1")
+            self.newline()
+        else:
+            self._command(line.strip())
+        if self.mode != "closed":
+            self.prompt()
+
+    def _command(self, cmd: str) -> None:
+        name = cmd.split(" ", 1)[0] if cmd else ""
+        out: list[str]
+        if not name:
+            return
+        if name in ("exit", "logout"):
+            self.mode, self.user = "login", ""
+            self.newline()
+            return
+        if name == "clear":
+            for r in range(HEADER_ROWS, ROWS):
+                self.clear_row(r)
+            self.cur_row, self.cur_col = HEADER_ROWS, 0
+            return
+        vm = self.vm
+        answers = {
+            "hostname": [self.hostname],
+            "whoami": [self.user],
+            "uname": [f"Linux {self.hostname} 5.14.0 x86_64 GNU/Linux" if "-a" in cmd else "Linux"],
+            "nproc": [str(vm.get("vcpu") or 1)],
+            "help": ["commands: hostname whoami uname nproc free clear exit"],
+            "free": [f"Mem: {int((vm.get('memory') or 0) / 2 ** 20)} MiB"],
+        }
+        out = answers.get(name, [f"-bash: {name}: command not found"])
+        for text in out:
+            self.write(text)
+            self.newline()
+
+    def close(self, reason: str) -> None:
+        self.newline()
+        self.write(reason, RED)
+        self.mode = "closed"
+
+
+def _hostname(name: str) -> str:
+    out = "".join(c if c.isalnum() or c in "-." else "-" for c in name)
+    return out[:40] or "vm"
+
+
+def read_text(pixels: bytes, width: int, height: int, is_set: Callable[[int], bool] | None = None) -> list[str]:
+    """Read the screen back: each cell's set pixels matched against the font (for tests and
+    tools). `pixels` holds one value per pixel; `is_set` tells foreground from background."""
+    is_set = is_set or (lambda v: v != BG)
+    table = {}
+    for ch in font.chars():
+        table.setdefault(font.glyph(ch), " " if ch == font.CURSOR else ch)
+    lines = []
+    for row in range(height // CELL_H):
+        text = []
+        for col in range(width // CELL_W):
+            x0, y0 = col * CELL_W + GLYPH_X, row * CELL_H + GLYPH_Y
+            bits = tuple(tuple(is_set(pixels[(y0 + gy * SCALE) * width + x0 + gx * SCALE])
+                               for gx in range(font.WIDTH)) for gy in range(font.HEIGHT))
+            text.append(table.get(bits, "?" if any(any(b) for b in bits) else " "))
+        lines.append("".join(text).rstrip())
+    return lines
