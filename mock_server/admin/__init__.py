@@ -7,6 +7,9 @@
 * `journal`    - the request journal
 * `stubs`      - stubbed answers (matching and answering: mock_server/stubs.py)
 * `requests`   - verification: how often an operation was called, with what
+* `inventory`  - counts, the datacenter -> cluster -> host tree, paged records, a VM's chains
+* `tasks`      - the task center
+* `console`    - VM console links (VNC) and the status summary the dashboard polls
 * `openapi`    - `GET /_mock/openapi.json`, assembled from each module's `paths()`
 * `validation` - every request checked against that document before its handler runs
 
@@ -24,7 +27,7 @@ from flask import Blueprint, Flask, request
 from ..journal import FaultRules, Journal, JournalMiddleware
 from ..dispatch import EXT_KEY as API_EXT
 from ..stubs import StubRules, stub_hook
-from . import clock, faults, journal, namespaces, requests, stubs, world
+from . import clock, console, faults, inventory, journal, namespaces, requests, stubs, tasks, world
 from .clock import clock_info
 from .common import (EXT_KEY, NAMESPACE_HEADER, PREFIX, AdminContext, AdminError, error_response,
                      parse_duration)
@@ -34,7 +37,7 @@ from .openapi import register as register_openapi
 from .validation import AdminValidator
 from .world import build_store
 
-MODULES = (world, namespaces, clock, faults, journal, stubs, requests)
+MODULES = (world, namespaces, clock, faults, journal, stubs, requests, inventory, tasks, console)
 
 __all__ = ["EXT_KEY", "NAMESPACE_HEADER", "PREFIX", "AdminContext", "AdminError", "add_fault",
            "admin_openapi", "build_store", "clock_info", "list_faults", "parse_duration",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint
 
-from .common import AdminContext, AdminError, json_response
+from .common import AdminContext, AdminError, json_response, read_body
 from .faults import forget_namespace_rules
-from .spec import op, path_param
+from .spec import S, obj, op, path_param
+
+NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def register(bp: Blueprint, ctx: AdminContext) -> None:
@@ -19,6 +23,17 @@ def register(bp: Blueprint, ctx: AdminContext) -> None:
         return json_response({"namespaces": [
             {"name": ns, "records": sum(len(t.rows) for t in w.store.tables.values()),
              "revision": w.store.revision} for ns, w in sorted(worlds.items())]})
+
+    @bp.route("/namespaces", methods=["POST"])
+    def create_namespace():
+        body = read_body()
+        name = body.get("name")
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise AdminError("name must be 1-64 letters, digits, '.', '_' or '-'")
+        existed = name in state.worlds
+        w = state.world(name)                   # a copy of the default world's loaded state
+        return json_response({"name": name, "created": not existed, "revision": w.store.revision},
+                             200 if existed else 201)
 
     @bp.route("/namespaces/<name>", methods=["DELETE"])
     def delete_namespace(name: str):
@@ -33,6 +48,8 @@ def register(bp: Blueprint, ctx: AdminContext) -> None:
 
 def paths() -> dict:
     return {
-        "/namespaces": {"get": op("List the namespaces (worlds) in use")},
+        "/namespaces": {"get": op("List the namespaces (worlds) in use"),
+                        "post": op("Create a namespace now (what the first request naming it does): a copy of "
+                                   "the loaded world", obj(["name"], name=S), created=True)},
         "/namespaces/{name}": {"delete": op("Forget a namespace", params=[path_param("name")])},
     }

@@ -60,5 +60,11 @@ def register_vnc(app: Flask, state) -> None:
                                                                  sessions)
         return resp
 
-    app.add_url_rule(WS_PATH, "websockify", websockify, methods=["GET"])
-    app.add_url_rule(WS_PATH.rstrip("/"), "websockify_bare", websockify, methods=["GET"])
+    def plain():
+        return _error(400, "this is the VNC console endpoint: open it with a websocket client (noVNC), "
+                           "with the token from get-vm-vnc-info")
+
+    # werkzeug matches websocket handshakes only against rules marked websocket=True
+    for path in (WS_PATH, WS_PATH.rstrip("/")):
+        app.add_url_rule(path, "websockify" + path, websockify, methods=["GET"], websocket=True)
+        app.add_url_rule(path, "websockify_plain" + path, plain, methods=["GET"])
