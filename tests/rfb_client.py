@@ -55,7 +55,8 @@ class WsSocket:
                 pass
             self.sock.close()
             raise WsError(status, text, body)
-        self.buf = bytearray(rest)
+        self.raw = bytearray(rest)              # frames that came with the 101
+        self.buf = bytearray()                  # their payload stream
         self.closed = False
 
     def _recv_exact(self, n: int) -> bytes:
@@ -68,11 +69,7 @@ class WsSocket:
         del self.raw[:n]
         return out
 
-    raw: bytearray
-
     def _frame(self) -> None:
-        if not hasattr(self, "raw"):
-            self.raw, self.buf = self.buf, bytearray()
         b0, b1 = self._recv_exact(2)
         n = b1 & 0x7F
         if n == 126:
