@@ -13,6 +13,7 @@ or, in a command-line process, ``server.run_until_signal()`` (SIGTERM / SIGINT s
 How a stop goes (cheroot underneath; the steps do not rely on cheroot's own ``stop()``, whose
 thread-pool join waits without bound on workers stuck in a connection or in the app):
 
+0. connections taken over by a websocket upgrade (VM consoles, see vnc/upgrade.py) are closed;
 1. stop accepting: the selector loop ends and the listening socket is closed;
 2. idle keep-alive connections and accepted-but-unserved connections are closed (nothing of
    them has run, so the client sees a closed connection and may retry);
@@ -108,6 +109,8 @@ class Server:
                           server_name=self.name, timeout=self.timeout)
         if self.ssl_adapter is not None:
             srv.ssl_adapter = self.ssl_adapter
+        from .vnc.upgrade import enable_upgrades
+        self.upgraded = enable_upgrades(srv)          # websocket connections (VM consoles)
         # Threads inherit daemon-ness from their creator: preparing (which starts the worker pool)
         # in a daemon thread makes every worker a daemon, so none can keep the process alive.
         failure: list[BaseException] = []
@@ -170,6 +173,7 @@ class Server:
         srv = self._srv
         self._stop_requested.set()
         srv.ready = False                      # workers close their connection after the answer
+        srv.upgraded.stop(timeout=0.3)         # open consoles (websockets) end at once
         self._stop_accepting(srv)
         self._close_idle(srv)
         pool = srv.requests

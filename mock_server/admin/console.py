@@ -30,7 +30,7 @@ def register(bp: Blueprint, ctx: AdminContext) -> None:
 
     @bp.route("/status", methods=["GET"])
     def status():
-        from ..vnc.upgrade import sessions_of
+        from ..vnc.upgrade import consoles_of
         with state._lock:
             worlds = dict(state.worlds)
         last = ctx.journal.entries(limit=1)
@@ -41,7 +41,7 @@ def register(bp: Blueprint, ctx: AdminContext) -> None:
                            for ns, w in sorted(worlds.items())},
             "journal": {"last": last[0]["seq"] if last else 0, "count": len(ctx.journal)},
             "faults": len(ctx.faults.list()) + len(ctx.task_rules),
-            "consoles": sessions_of(state).count(),
+            "consoles": consoles_of(state).value,
             "contract": {"version": state.contract.version, "source": state.contract.source},
             "world": {"name": state.config.world, "seed": state.config.seed},
         })
