@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Benchmarks: the mock beside a bare Flask app on the same WSGI server, in one run, with wrk.
 
-    python tools/bench.py [--world default|large|xl] [--seconds 5] [--connections 4]
+    python tools/bench.py [--world default|large|xl] [--seconds 5] [--connections 4] [--rounds 3]
                           [--out reports/bench-WORLD] [--skip CASE ...]
 
 Load comes from `wrk` (Debian/Ubuntu: `apt-get install -y wrk`; macOS: `brew install wrk`)
 on loopback, with `tools/bench.lua` spreading the requests over every id / name / local_id of
 the world (fetched from the server first). Each case runs for `--seconds`; throughput is a
 ratio to bare Flask (`tools/bare_app.py`, same server, same threads) measured in the same run,
-before and after the mock's cases. The raw WSGI endpoint of the bare app is the server's
+in turn with the lookups, round after round (medians reported), and as server CPU time per
+request, which a busy machine disturbs much less than throughput. The raw WSGI endpoint of the bare app is the server's
 ceiling: wrk driving it well above bare Flask shows the load generator is not the bottleneck
 (wrk's own CPU time is reported too). Writes a Markdown table and JSON (`--out`).
 """
@@ -77,6 +78,13 @@ def wait_up(url: str, proc: subprocess.Popen, timeout: float = 600) -> float:
         except OSError:
             time.sleep(0.02)
     raise RuntimeError("server did not come up")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> dict:
@@ -149,9 +157,14 @@ class Wrk:
                 "status_errors": r["status_errors"], "p50_ms": round(r["p50_us"] / 1000, 2),
                 "p99_ms": round(r["p99_us"] / 1000, 2), "seconds": round(secs, 2)}
 
-    def run(self, url: str, bodies: Path, **kw) -> dict:
+    def run(self, url: str, bodies: Path, pid: int | None = None, **kw) -> dict:
+        """One wrk run; with the server's `pid`, also the server's CPU time per request (a
+        figure a busy machine disturbs much less than throughput)."""
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu0 = cpu_seconds(pid) if pid else 0.0
         r = self.result(self.start(url, bodies, **kw))
+        if pid and r["requests"]:
+            r["server_cpu_us"] = round((cpu_seconds(pid) - cpu0) / r["requests"] * 1e6)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         r["wrk_cpu_share"] = round(cpu / r["seconds"], 2) if r["seconds"] else None
@@ -159,6 +172,14 @@ class Wrk:
 
 
 # ------------------------------------------------------------------------------- the world's keys
+def _median_run(runs: list[dict]) -> dict:
+    """The median of each figure over rounds (each figure on its own)."""
+    keys = [k for k in runs[0] if isinstance(runs[0][k], (int, float))]
+    out = {k: round(statistics.median(r[k] for r in runs), 2) for k in keys}
+    out["runs"] = [{k: r[k] for k in ("rps", "p50_ms", "p99_ms", "server_cpu_us") if k in r} for r in runs]
+    return out
+
+
 def world_keys(c: Client, page: int = 2000) -> dict:
     """Every VM's id, name and local_id, paged (an xl world is too big for one answer)."""
     ids, names, local_ids = [], [], []
@@ -221,12 +242,19 @@ class Bench:
                                           "load_before": os.getloadavg()[0]}}
         self.rows: list[tuple[str, str, str, str, str]] = []   # case, mock, vs bare, p50, p99
 
-    def row(self, case: str, r: dict, ratio: float | None = None, note: str = "") -> None:
+    def row(self, case: str, r: dict, ratio: float | None = None, note: str = "",
+            bare_cpu: float | None = None) -> None:
+        """A table row; `bare_cpu` (µs of server CPU per bare request) adds the CPU ratio."""
         rate = f"{r['rps']:.0f} req/s" if "rps" in r else ""
         if r.get("errors"):
             rate += f" ({r['errors']} errors)"
+        cpu = ""
+        if r.get("server_cpu_us"):
+            cpu = f"{r['server_cpu_us']} µs"
+            if bare_cpu:
+                cpu += f" ({bare_cpu / r['server_cpu_us']:.0%})"
         self.rows.append((case, (rate + (" " + note if note else "")).strip(),
-                          f"{ratio:.0%}" if ratio is not None else "",
+                          f"{ratio:.0%}" if ratio is not None else "", cpu,
                           f"{r['p50_ms']} ms" if "p50_ms" in r else "",
                           f"{r['p99_ms']} ms" if "p99_ms" in r else ""))
 
@@ -236,17 +264,19 @@ class Bench:
             wrk = Wrk(a.seconds, a.connections, Path(tmp))
             mport, bport = free_port(), free_port()
             bare = start_bare(bport, a.threads)
+            self.bare_pid = bare.pid
             mock, startup = start_mock(a.world, mport, a.threads)
+            self.mock_pid = mock.pid
             try:
                 self.results["startup_s"] = round(startup, 2)
                 self.results["rss_at_rest"] = rss_mib(mock.pid)
-                self.rows.append((f"start-up to first answer, {a.world} world", f"{startup:.2f} s", "", "", ""))
+                self.rows.append((f"start-up to first answer, {a.world} world", f"{startup:.2f} s", "", "", "", ""))
                 self.cases(wrk, f"http://127.0.0.1:{bport}", f"http://127.0.0.1:{mport}", mock)
                 self.results["rss_after"] = rss_mib(mock.pid)
                 rest, after = self.results["rss_at_rest"], self.results["rss_after"]
                 self.rows.append((f"RSS of the mock, {a.world} world",
                                   f"{rest['rss_mib']} MiB at rest, {after['rss_mib']} MiB after the run "
-                                  f"(peak {after['peak_mib']} MiB)", "", "", ""))
+                                  f"(peak {after['peak_mib']} MiB)", "", "", "", ""))
             finally:
                 stop(mock)
                 stop(bare)
@@ -260,42 +290,46 @@ class Bench:
         res["vms"] = len(keys["ids"])
         one = wrk.bodies([{"where": {"id": "x"}}])
         bare_url = bare_base + "/v2/api/get-vms"
+        bpid, mpid = self.bare_pid, mock.pid
         wrk.run(bare_url, one, seconds=1)                           # warm-up
-        bare1 = wrk.run(bare_url, one)
-        bare_c1 = res["bare_1_connection"] = wrk.run(bare_url, one, connections=1)
-        if "ceiling" not in a.skip:
-            raw = wrk.run(bare_base + "/raw/v2/api/get-vms", one)
-            res["ceiling"] = raw
-            self.row("server ceiling: raw WSGI answer, no framework", raw, raw["rps"] / bare1["rps"],
-                     f"(wrk CPU {raw['wrk_cpu_share']:.0%} of one core)")
         api = mock_base + "/v2/api/"
         tok = c.token
-        if "lookups" not in a.skip:
-            bodies = {"id": wrk.bodies([{"where": {"id": i}} for i in keys["ids"]]),
-                      "name": wrk.bodies([{"where": {"name": n}} for n in keys["names"]]),
-                      "local_id": wrk.bodies([{"where": {"local_id": n}} for n in keys["local_ids"]])}
-            wrk.run(api + "get-vms", bodies["id"], token=tok, seconds=2)    # warm-up (render cache)
-            for k, b in bodies.items():
-                res[f"lookup_{k}"] = wrk.run(api + "get-vms", b, token=tok)
-        if "queries" not in a.skip:
-            for key, label, opname, bodies_ in query_cases(keys):
-                r = res[key] = wrk.run(api + opname, wrk.bodies(bodies_), token=tok, connections=1)
-                r["body"] = bodies_[0]
-        bare2 = wrk.run(bare_url, one)
-        bare = res["bare"] = {"rps": round((bare1["rps"] + bare2["rps"]) / 2, 1), "runs": [bare1, bare2],
-                              "p50_ms": bare1["p50_ms"], "p99_ms": bare1["p99_ms"]}
-        self.row("bare Flask (the 100% of this run; before / after: "
-                 f"{bare1['rps']:.0f} / {bare2['rps']:.0f} req/s)", bare, 1.0)
         n = len(keys["ids"])
-        for k in ("id", "name", "local_id"):
-            if f"lookup_{k}" in res:
-                r = res[f"lookup_{k}"]
-                self.row(f"point lookup get-vms where {{{k}}}, over all {n} VMs", r, r["rps"] / bare["rps"])
-        if any(key in res for key, *_ in query_cases(keys)):
-            self.row("bare Flask, 1 connection (the 100% of the 1-connection cases)", bare_c1, 1.0)
-        for key, label, _, _ in query_cases(keys):
-            if key in res:
-                self.row(f"{label}, {n} VMs (1 connection)", res[key], res[key]["rps"] / bare_c1["rps"])
+        bodies = {"id": wrk.bodies([{"where": {"id": i}} for i in keys["ids"]]),
+                  "name": wrk.bodies([{"where": {"name": x}} for x in keys["names"]]),
+                  "local_id": wrk.bodies([{"where": {"local_id": x}} for x in keys["local_ids"]])}
+        wrk.run(api + "get-vms", bodies["id"], token=tok, seconds=2)    # warm-up (render cache)
+        # bare and mock in turn, round after round: a drift of the machine hits both alike
+        rounds = res["rounds"] = []
+        for _ in range(a.rounds):
+            rnd = {"bare": wrk.run(bare_url, one, pid=bpid)}
+            if "lookups" not in a.skip:
+                for k, f in bodies.items():
+                    rnd[k] = wrk.run(api + "get-vms", f, token=tok, pid=mpid)
+            rounds.append(rnd)
+        bare = res["bare"] = _median_run([r["bare"] for r in rounds])
+        self.row(f"bare Flask, one-VM answer (the 100%; median of {a.rounds} rounds)", bare, 1.0,
+                 bare_cpu=bare["server_cpu_us"])
+        if "ceiling" not in a.skip:
+            raw = res["ceiling"] = wrk.run(bare_base + "/raw/v2/api/get-vms", one, pid=bpid)
+            self.row("server ceiling: the raw WSGI answer, no framework", raw, raw["rps"] / bare["rps"],
+                     f"(wrk used {raw['wrk_cpu_share']:.0%} of a core)", bare_cpu=bare["server_cpu_us"])
+        if "lookups" not in a.skip:
+            for k in bodies:
+                r = res[f"lookup_{k}"] = _median_run([rnd[k] for rnd in rounds])
+                ratio = statistics.median(rnd[k]["rps"] / rnd["bare"]["rps"] for rnd in rounds)
+                r["ratio"] = round(ratio, 3)
+                self.row(f"point lookup get-vms where {{{k}}}, over all {len(keys[k + 's'])} VMs", r, ratio,
+                         bare_cpu=bare["server_cpu_us"])
+        if "queries" not in a.skip:
+            bare_c1 = res["bare_1_connection"] = wrk.run(bare_url, one, connections=1, pid=bpid)
+            self.row("bare Flask, 1 connection (the 100% of the 1-connection cases)", bare_c1, 1.0,
+                     bare_cpu=bare_c1["server_cpu_us"])
+            for key, label, opname, bodies_ in query_cases(keys):
+                r = res[key] = wrk.run(api + opname, wrk.bodies(bodies_), token=tok, connections=1, pid=mpid)
+                r["body"] = bodies_[0]
+                self.row(f"{label}, {n} VMs (1 connection)", r, r["rps"] / bare_c1["rps"],
+                         bare_cpu=bare_c1["server_cpu_us"])
         if "writes" not in a.skip:
             self.writes(wrk, c, keys, api)
         if "reset" not in a.skip:
@@ -318,7 +352,7 @@ class Bench:
                  note=f"beside {wr['rps']:.0f} update-vm-basic-info/s")
         before = vm_count(c)
         creates = wrk.bodies(create_vm_bodies(c, keys, 20000, "burst"))
-        r = res["mutation_burst"] = wrk.run(api + "create-vm", creates, token=tok)
+        r = res["mutation_burst"] = wrk.run(api + "create-vm", creates, token=tok, pid=self.mock_pid)
         ok = r["requests"] - r["status_errors"]
         gained = vm_count(c) - before
         # a request still in flight when wrk stops is created but not counted by wrk
@@ -370,7 +404,8 @@ class Bench:
                 f"connections unless said, {self.a.seconds:g} s a case, server threads {self.a.threads}; "
                 f"load average {self.results['machine']['load_before']:.1f} -> "
                 f"{self.results['machine']['load_after']:.1f} on {os.cpu_count()} CPUs")
-        table = [head, "", "| case | mock | vs bare Flask | p50 | p99 |", "|---|---|---|---|---|"]
+        table = [head, "", "| case | mock | vs bare Flask (req/s) | server CPU / request (bare / mock) | p50 | p99 |",
+                 "|---|---|---|---|---|---|"]
         table += [f"| {' | '.join(r)} |" for r in self.rows]
         text = "\n".join(table)
         print(text)
@@ -386,6 +421,7 @@ def main() -> int:
     ap.add_argument("--world", default="large", choices=("default", "large", "xl"))
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--connections", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of bare and lookups in turn")
     ap.add_argument("--threads", type=int, default=16, help="server worker threads (mock and bare)")
     ap.add_argument("--out", default=None, help="report path without suffix (default reports/bench-WORLD)")
     ap.add_argument("--skip", action="append", default=[], choices=CASES)
@@ -393,8 +429,8 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print(INSTALL_WRK, file=sys.stderr)
         return 2
-    if a.seconds <= 0 or a.connections < 1 or a.threads < 1:
-        print("bench.py: --seconds, --connections and --threads must be positive", file=sys.stderr)
+    if a.seconds <= 0 or a.connections < 1 or a.threads < 1 or a.rounds < 1:
+        print("bench.py: --seconds, --connections and --threads and --rounds must be positive", file=sys.stderr)
         return 2
     return Bench(a).run()
 
