@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="accept unknown keys in closed schemas (strict by default)")
     serve.add_argument("--stop-grace", type=float, default=1.0, metavar="SECONDS",
                        help="on SIGTERM/SIGINT, how long requests in flight may finish before they are cut")
+    serve.add_argument("--tls", action="store_true",
+                       help="serve HTTPS with a certificate made at start (its CA file's path is printed)")
+    serve.add_argument("--cert", metavar="FILE", help="serve HTTPS with this certificate (PEM; with --key)")
+    serve.add_argument("--key", metavar="FILE", help="the private key of --cert (PEM)")
     serve.add_argument("-q", "--quiet", action="store_true",
                        help="no access log (by default one line per request on stderr)")
     serve.add_argument("--log-format", choices=("text", "json"), default="text",
@@ -162,6 +166,9 @@ def serve(args) -> int:
                         username=args.username, password=args.password, source=args.source,
                         task_speed=args.task_speed, strict=not args.lenient, admin_token=args.admin_token,
                         threads=args.threads, state_file=args.state_file)
+    tls = _tls(args)                   # flag errors first, before the slow part
+    if isinstance(tls, int):
+        return tls
     t0 = time.perf_counter()
     try:
         contract = load_contract(config.spec)
@@ -198,10 +205,16 @@ def serve(args) -> int:
         store = state.world().store
 
     from .server import Server, ServerError
-    server = Server(app, config.host, config.port, config.threads, grace=args.stop_grace)
     try:
+        server = Server(app, config.host, config.port, config.threads, grace=args.stop_grace,
+                        ssl_adapter=tls.adapter() if tls else None)
         server.bind()
-    except ServerError as e:
+    except Exception as e:             # ServerError, TLSError (a certificate or key that cannot be used)
+        from .tls import TLSError
+        if not isinstance(e, (ServerError, TLSError)):
+            raise
+        if tls is not None:
+            tls.cleanup()
         return _fail(str(e))
     counts = sum(len(t.rows) for t in store.tables.values())
     print(f"cloudtower-mock listening on {server.api_url}", flush=True)
@@ -210,14 +223,34 @@ def serve(args) -> int:
     print(f"  world: {origin}, {counts} records; contract {t1 - t0:.2f}s, world {t2 - t1:.2f}s", flush=True)
     print(f"  login: POST /v2/api/login {{\"username\": \"{config.username}\", "
           f"\"password\": \"{config.password}\", \"source\": \"{config.source}\"}}", flush=True)
+    if tls is not None:
+        print(f"  TLS: {'certificate made at start; trust its CA file ' + tls.ca if tls.ca else 'certificate ' + tls.cert}"
+              + (f" (SDK: configuration.ssl_ca_cert; curl --cacert {tls.ca})" if tls.ca else ""), flush=True)
     try:
         server.run_until_signal()          # SIGTERM / SIGINT: a bounded, clean stop
     finally:
         server.stop()
+        if tls is not None:
+            tls.cleanup()
         if state_file is not None:
             state_file.stop()              # the last write, after no answer can leave any more
     logging.getLogger("cloudtower_mock").info("stopped in %.2f s", server.stop_seconds or 0.0)
     return 0
+
+
+def _tls(args):
+    """TLSFiles for --tls / --cert --key, None without, or an exit status."""
+    if not (args.tls or args.cert or args.key):
+        return None
+    from .tls import TLSError, given_certificate, make_certificate
+    if bool(args.cert) != bool(args.key):
+        return _fail("--cert and --key go together (or give --tls alone for a certificate made at start)")
+    try:
+        if args.cert:
+            return given_certificate(args.cert, args.key)
+        return make_certificate(args.host)
+    except TLSError as e:
+        return _fail(str(e))
 
 
 def _read_state_file(contract, path):
