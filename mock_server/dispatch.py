@@ -34,6 +34,7 @@ from werkzeug.wrappers import Request, Response
 from . import behaviour
 from .behaviour import Ctx, RawJSON
 from .contract.validate import ValidationError
+from .direct import direct_lookup
 from .errors import ApiError, bad_request, not_found, unauthorized
 
 log = logging.getLogger("cloudtower_mock")
@@ -286,68 +287,6 @@ class ApiDispatcher:
             headers.extend(answer.headers)
         start_response(_STATUS.get(answer.status) or f"{answer.status} Unknown", headers)
         return [data]
-
-
-# ------------------------------------------------------------------------- direct lookups
-_DIRECT_FIELDS = ("id", "name", "local_id")
-
-
-def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
-    """`{"where": {"id"|"name"|"local_id": "<string>"}}` and `{"where": {"id_in": [...]}}`
-    answered from the store's indexes (what the query engine would answer, without
-    preparing a query); None when the body has any other shape."""
-    if type(body) is not dict or len(body) != 1:
-        return None
-    where = body.get("where")
-    if type(where) is not dict or len(where) != 1:
-        return None
-    (key, value), = where.items()
-    model = ctx.op.resource
-    store = ctx.store
-    table = store.tables.get(model)
-    if table is None or not _direct_key(ctx.contract.query_schema, model, key):
-        return None
-    rows = table.rows
-    if key == "id":
-        if type(value) is not str:
-            return None
-        row = rows.get(value)
-        return RawJSON(b"[]" if row is None else b"[" + store.render_json(model, row) + b"]")
-    if key == "id_in":
-        if type(value) is not list or not value or any(type(v) is not str for v in value):
-            return None
-        ids = sorted({v for v in value if v in rows})
-    elif key in _DIRECT_FIELDS:
-        if type(value) is not str:
-            return None
-        index = table.scalar_index.get(key)
-        if index is None:
-            return None
-        ids = sorted(i for i in index.get(value, ()) if rows[i].get(key) == value)
-    else:
-        return None
-    render = store.render_json
-    return RawJSON(b"[" + b",".join([render(model, rows[i]) for i in ids]) + b"]")
-
-
-def _direct_key(schema, model: str, key: str) -> bool:
-    """Is `key` a where key of `model` the direct path answers like the engine does: the id
-    (ID kind) or a STRING field, offered by the model's WhereInput. Worked out once."""
-    cache = schema.__dict__.setdefault("_direct_keys", {})
-    ok = cache.get((model, key))
-    if ok is None:
-        from .query.model import ID, STRING, FieldDesc
-        ID_FIELD = FieldDesc("id", ID, nullable=False)
-        m = schema.models.get(model)
-        name = "id" if key == "id_in" else key
-        f = m.fields.get(name) if m is not None else None
-        if f is None and name == "id" and m is not None:
-            f = ID_FIELD
-        ok = (f is not None and key in ("id", "id_in", *_DIRECT_FIELDS)
-              and f.kind == (ID if name == "id" else STRING)
-              and (m.where_keys is None or key in m.where_keys))
-        cache[(model, key)] = ok
-    return ok
 
 
 # ------------------------------------------------------------------------- request parts

@@ -41,10 +41,14 @@ def _ctx(app, op):
     return Ctx(state=state, world=state.world(), op=op)
 
 
-def _bodies(rows, rng):
+def _bodies(rows, rng, relations=()):
     ids = [r["id"] for r in rows]
     for r in rng.sample(rows, min(20, len(rows))):
         yield {"where": {"id": r["id"]}}
+        for rel in relations:
+            if isinstance(r.get(rel), str):
+                yield {"where": {rel: {"id": r[rel]}}}
+                yield {"where": {rel: {"id": r[rel] + "x"}}}
         for key in ("name", "local_id"):
             if isinstance(r.get(key), str):
                 yield {"where": {key: r[key]}}
@@ -67,13 +71,25 @@ def test_direct_lookups_answer_what_the_engine_answers(app):
         if not rows:
             continue
         ctx = _ctx(app, op)
-        for body in _bodies(rows, rng):
+        relations = [f for f, p in store.plans[op.resource].items() if p.stored and not p.many]
+        for body in _bodies(rows, rng, relations):
             direct = direct_lookup(ctx, body)
             if direct is None:
                 continue
             assert orjson.loads(direct.data) == orjson.loads(_engine_answer(ctx, body)), (op.name, body)
             checked += 1
-    assert checked > 500
+    assert checked > 1000
+
+
+def test_a_dangling_reference_matches_nothing(app):
+    state = app.config["MOCK_STATE"]
+    world = state.world("dangling")
+    disk = next(iter(world.store.tables["VmDisk"].rows.values()))
+    del world.store.tables["Vm"].rows[disk["vm"]]          # bypass the store: a reference left behind
+    op = state.contract.operations["/get-vm-disks"]
+    ctx = Ctx(state=state, world=world, op=op)
+    body = {"where": {"vm": {"id": disk["vm"]}}}
+    assert direct_lookup(ctx, body).data == _engine_answer(ctx, body) == b"[]"
 
 
 def test_duplicate_names_come_back_in_id_order(app):

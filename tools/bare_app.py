@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The baselines: a bare Flask app, and a raw WSGI callable (the server's ceiling), under the
-same WSGI server and settings as the mock.
+same WSGI server and settings as the mock (cheroot through the mock's runner,
+mock_server/server.py; waitress and granian for the comparison of servers).
 
     bare_app.py --port P [--threads N] [--server cheroot|waitress|granian]
 
@@ -52,20 +53,12 @@ def serve(wsgi_app, host: str, port: int, threads: int, server: str, target: str
     """Serve until SIGTERM/SIGINT with one of the compared servers (one process, `threads`
     worker threads). granian imports its app by name (`target`, "module:attr")."""
     if server == "cheroot":
-        from cheroot import wsgi
-        srv = wsgi.Server((host, port), wsgi_app, numthreads=threads, server_name="bare")
-
-        def stop(*_):
-            raise KeyboardInterrupt
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            srv.prepare()
-            print(f"listening on http://{host}:{port}", flush=True)
-            srv.serve()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            srv.stop()
+        # the mock's own runner (cheroot with its gate and websocket gateway): the same settings
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        from mock_server.server import Server
+        srv = Server(wsgi_app, host, port, threads, name="bare").bind()
+        print(f"listening on http://{host}:{port}", flush=True)
+        srv.run_until_signal()
     elif server == "waitress":
         from waitress.server import create_server
         srv = create_server(wsgi_app, host=host, port=port, threads=threads, backlog=1024,

@@ -1,0 +1,92 @@
+"""Point lookups answered from the store's indexes, without preparing a query.
+
+The shapes clients send most (an SDK's `get_vms(where={"id": ...})`, a lookup by name, the
+disks of one VM) are answered here exactly as the query engine answers them, rows in id
+order; any other body returns None and goes to the engine:
+
+    {"where": {"id": "<id>"}}                 {"where": {"id_in": ["<id>", ...]}}
+    {"where": {"name" | "local_id": "<s>"}}   {"where": {"<to-one relation>": {"id": "<id>"}}}
+
+A key qualifies only where the model's WhereInput offers it, as a STRING field (name,
+local_id) or a stored to-one relation; what qualifies is worked out once per (model, key).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .behaviour import Ctx, RawJSON
+
+_FIELDS = ("name", "local_id")
+_NO = ("no",)
+
+
+def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
+    if type(body) is not dict or len(body) != 1:
+        return None
+    where = body.get("where")
+    if type(where) is not dict or len(where) != 1:
+        return None
+    (key, value), = where.items()
+    model = ctx.op.resource
+    store = ctx.store
+    table = store.tables.get(model)
+    if table is None:
+        return None
+    kind = _kind(ctx.contract.query_schema, store, model, key)
+    rows = table.rows
+    if kind[0] == "id":
+        if type(value) is not str:
+            return None
+        row = rows.get(value)
+        return RawJSON(b"[]" if row is None else b"[" + store.render_json(model, row) + b"]")
+    if kind[0] == "id_in":
+        if type(value) is not list or not value or any(type(v) is not str for v in value):
+            return None
+        ids = sorted({v for v in value if v in rows})
+    elif kind[0] == "field":
+        if type(value) is not str:
+            return None
+        index = table.scalar_index.get(key)
+        if index is None:
+            return None
+        ids = sorted(i for i in index.get(value, ()) if rows[i].get(key) == value)
+    elif kind[0] == "rel":
+        if type(value) is not dict or len(value) != 1 or type(value.get("id")) is not str:
+            return None
+        target = value["id"]
+        if target not in store.tables[kind[1]].rows:       # a dangling reference matches nothing
+            ids = []
+        else:
+            ids = sorted(i for i in table.rel_index[key].get(target, ()) if rows[i].get(key) == target)
+    else:
+        return None
+    render = store.render_json
+    return RawJSON(b"[" + b",".join([render(model, rows[i]) for i in ids]) + b"]")
+
+
+def _kind(schema, store, model: str, key: str) -> tuple:
+    """("id",) / ("id_in",) / ("field",) / ("rel", target model) / ("no",), cached per schema."""
+    cache = schema.__dict__.setdefault("_direct_keys", {})
+    kind = cache.get((model, key))
+    if kind is None:
+        kind = cache[(model, key)] = _work_out(schema, store, model, key)
+    return kind
+
+
+def _work_out(schema, store, model: str, key: str) -> tuple:
+    from .query.model import STRING
+    m = schema.models.get(model)
+    if m is None or (m.where_keys is not None and key not in m.where_keys):
+        return _NO
+    if key in ("id", "id_in"):
+        return (key,)
+    if key in _FIELDS:
+        f = m.fields.get(key)
+        return ("field",) if f is not None and f.kind == STRING else _NO
+    r = m.relations.get(key)
+    plan = store.plans.get(model, {}).get(key)
+    if (r is not None and not r.many and plan is not None and plan.stored and not plan.many
+            and key in store.tables[model].rel_index and r.target in store.tables):
+        return ("rel", r.target)
+    return _NO
