@@ -17,6 +17,25 @@ import threading
 from dataclasses import dataclass, field
 
 
+def hash_password(password: str) -> str:
+    """A salted hash of a user's password (what a User row keeps)."""
+    salt = secrets.token_hex(8)
+    return "sha256$" + salt + "$" + hashlib.sha256((salt + password).encode()).hexdigest()
+
+
+def check_password(stored: str, password: str) -> bool:
+    """Does `password` match `stored`, a hash_password() result?"""
+    if not isinstance(password, str) or not isinstance(stored, str) or stored.count("$") != 2:
+        return False
+    _, salt, digest = stored.split("$")
+    return hmac.compare_digest(digest, hashlib.sha256((salt + password).encode()).hexdigest())
+
+
+def same_password(plain: str, password: str) -> bool:
+    """A configured (plain) password compared in constant time."""
+    return isinstance(password, str) and hmac.compare_digest(plain.encode(), password.encode())
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -39,16 +58,6 @@ class Auth:
     api_keys: dict[str, dict] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _verified: dict[str, dict] = field(default_factory=dict)   # token -> claims (tokens never expire)
-
-    def check_login(self, username: str, password: str, source: str | None) -> Account | None:
-        source = source or "LOCAL"
-        for acc in self.accounts:
-            if acc.username != username or not hmac.compare_digest(acc.password, password):
-                continue
-            # LDAP / AUTHN logins (the SDK's LDAP path) are accepted for any configured account
-            if source == acc.source or source in ("LDAP", "AUTHN"):
-                return acc
-        return None
 
     def issue_token(self, user_id: str, username: str) -> str:
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())

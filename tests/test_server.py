@@ -164,14 +164,22 @@ def test_graphql_authn_strategies_without_token(live):
     assert "LDAP" in types
 
 
-def test_sdk_ldap_login_path(live):
-    """The SDK's own LDAP helper asks GraphQL for the strategy, then logs in with source AUTHN."""
+def test_sdk_ldap_login_path(live, token):
+    """The SDK's own LDAP helper asks GraphQL for the strategy, then logs in with source AUTHN
+    (as an LDAP user: the LOCAL root does not log in through LDAP)."""
     from cloudtower import ApiClient, Configuration
     from cloudtower.utils import login
+    role = post(live, "get-user-role-nexts", {"first": 1}, token).json()[0]["id"]
+    made = post(live, "create-user", [{"username": "ldap-sdk", "name": "L", "role_id": role, "password": "dir-pw",
+                                       "source": "LDAP"}], token)
+    assert made.status_code == 200, made.text
     client = ApiClient(Configuration(host=live.url + "/v2/api"))
-    login(client, "root", "root", UserSource.LDAP)
+    login(client, "ldap-sdk", "dir-pw", UserSource.LDAP)
     assert client.configuration.api_key["Authorization"]
     assert VmApi(client).get_vms(GetVmsRequestBody(first=1))
+    with pytest.raises(ApiException) as e:
+        login(ApiClient(Configuration(host=live.url + "/v2/api")), "root", "root", UserSource.LDAP)
+    assert e.value.status == 400 and "NOT_MATCH_USER_OR_PASSWORD_INCORRECT" in e.value.body
 
 
 def test_graphql_api_key_lifecycle(live, token):

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import bad_request
 from . import Ctx, operation
+from .auth import set_password
 from .mutations import (body_items, fill_required, locked_rows, refuse_duplicate, require_row, respond,
                         row_restorer, start_task, where_rows)
 from .vm import has
@@ -151,6 +152,7 @@ def create_user(ctx: Ctx, body: Any):
         for k in ("email_address", "mobile_phone", "ldap_dn", "auth_config_id"):
             if item.get(k) is not None:
                 fields[k] = item[k]
+        set_password(fields, item.get("password"))        # so that the user can log in
         if has(ctx, "UserRoleNext"):
             fields.update(_role(ctx, item.get("role_id"), f"[{i}].role_id"))
         planned.append(fields)
@@ -168,6 +170,7 @@ def update_user(ctx: Ctx, body: Any):
     for k in ("name", "email_address", "mobile_phone", "internal"):
         if data.get(k) is not None:
             changes[k] = data[k]
+    set_password(changes, data.get("password"))
     if data.get("username"):
         if len(rows) > 1:
             raise bad_request("data.username: cannot give one username to several users", "data.username: 重复")
