@@ -31,16 +31,27 @@ class MockConfig:
 
 
 class World:
-    """One store plus the things that live with it (tasks, clock). Reset restores the kept
-    snapshot of the loaded world; nothing is regenerated."""
+    """One store plus the things that live with it (tasks, clock). The store's rows at
+    creation are frozen as the pristine base: reset drops what was written since, and a
+    namespace's world is a fork of that base (nothing is copied until it is written)."""
 
     def __init__(self, store: Store, clock: Any = None):
         self.store = store
-        self.pristine = store.snapshot()
+        if store.base is None:
+            store.freeze()
         self.tasks = None
         self.extras: dict[str, Any] = {}     # per-world state of behaviour modules
         if clock is not None:
             self.attach_tasks(clock)
+
+    @property
+    def pristine(self) -> dict[str, dict[str, dict]]:
+        """The rows reset returns to, per model (read-only)."""
+        return self.store.pristine
+
+    @pristine.setter
+    def pristine(self, rows: dict[str, dict[str, dict]]) -> None:
+        self.store.set_pristine(rows)
 
     def attach_tasks(self, clock: Any) -> None:
         from .tasks import TaskEngine
@@ -48,15 +59,13 @@ class World:
 
     def reset(self) -> None:
         with self.store.lock:
-            self.store.restore(self.pristine)
+            self.store.reset()
             self.extras.clear()
             if self.tasks is not None:
                 self.tasks.reset()
 
     def clone(self) -> "World":
-        store = Store(self.store.contract, minter=self.store.mint)
-        store.restore(self.pristine)
-        w = World(store)
+        w = World(self.store.fork())
         if self.tasks is not None:
             w.attach_tasks(self.tasks.clock)
         return w

@@ -1,0 +1,157 @@
+"""Rows as the API shows them: relations as `Nested<X>` projections of current state, and
+the rendered JSON bytes of each row cached until a write changes what it shows.
+
+A row's rendering depends on the row itself and on the rows its relations project. When a
+row changes, :meth:`RenderCache.invalidate` drops exactly the renderings that can show it:
+its own, the rows whose stored relation points at it (their projection of it), and the rows
+its own stored relations point at (their derived list / to-one of it, before and after the
+change). Models whose projections nest a further relation (a projection of a projection)
+are rendered fresh each time rather than tracked two levels deep.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import orjson
+
+from ..contract.index import Contract, Resource
+from .table import members
+
+RENDER_CACHE_BYTES = 96 * 1024 * 1024      # dropped whole when it grows past this
+
+
+class Renderer:
+    """Compiles, per model, a function row -> response dict over a store's current state."""
+
+    def __init__(self, contract: Contract, plans, related_ids: Callable, get: Callable):
+        self.contract = contract
+        self.plans = plans
+        self.related_ids = related_ids
+        self.get = get
+        self._compiled: dict[str, Callable[[dict], dict]] = {}
+        self.deep: set[str] = set()          # models with a projection of a projection
+
+    def __call__(self, model: str, row: dict) -> dict:
+        r = self._compiled.get(model)
+        if r is None:
+            r = self._compiled[model] = self._compile(model)
+        return r(row)
+
+    def _compile(self, model: str):
+        res: Resource = self.contract.resources[model]
+        plan = self.plans[model]
+        steps: list[tuple[str, int, Any]] = []
+        for name in res.properties:
+            if name in res.relations:
+                nested = res.nested_schema.get(name)
+                proj = self._projector(model, res.relations[name].target, nested)
+                steps.append((name, 2 if res.relations[name].many else 1, proj))
+            else:
+                steps.append((name, 0, None))
+        related = self.related_ids
+        get = self.get
+
+        def render(row: dict) -> dict:
+            out = {}
+            for name, kind, proj in steps:
+                if kind == 0:
+                    out[name] = row.get(name)
+                elif kind == 1:
+                    rid = related(model, row, name) if not plan[name].stored else row.get(name)
+                    target = get(proj[0], rid) if rid else None
+                    out[name] = proj[1](target) if target is not None else None
+                else:
+                    out[name] = [proj[1](t) for t in (get(proj[0], i) for i in related(model, row, name))
+                                 if t is not None]
+            return out
+        return render
+
+    def _projector(self, owner: str, target: str, nested_schema: str | None):
+        props = list(self.contract.properties({"$ref": "#/components/schemas/" + nested_schema})) \
+            if nested_schema else ["id", "name"]
+        tres = self.contract.resources.get(target)
+        simple = [p for p in props if not (tres and p in tres.relations)]
+        rels = [p for p in props if tres and p in tres.relations]
+        if not rels:
+            def project(t: dict) -> dict:
+                return {p: t.get(p) for p in simple}
+            return target, project
+        self.deep.add(owner)
+        sub = {p: self._projector(owner, tres.relations[p].target, tres.nested_schema.get(p)) for p in rels}
+        related, get = self.related_ids, self.get
+
+        def project_deep(t: dict) -> dict:
+            out = {p: t.get(p) for p in simple}
+            for p in rels:
+                v = related(target, t, p)
+                tgt_model, proj = sub[p]
+                if isinstance(v, list):
+                    out[p] = [proj(x) for x in (get(tgt_model, i) for i in v) if x is not None]
+                else:
+                    x = get(tgt_model, v) if v else None
+                    out[p] = proj(x) if x is not None else None
+            return out
+        return target, project_deep
+
+
+class RenderCache:
+    """Rendered JSON bytes per (model, id), invalidated per row (see the module doc)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.data: dict[tuple[str, str], bytes] = {}
+        self.size = 0
+        # model -> [(referring model, field)] of stored relations pointing at it
+        self._referrers: dict[str, list[tuple[str, str]]] = {}
+        # model -> [(stored field, target model)] whose target derives a relation from it
+        self._derived_targets: dict[str, list[tuple[str, str]]] = {}
+        for m, plans in store.plans.items():
+            for f, p in plans.items():
+                if p.stored:
+                    self._referrers.setdefault(p.target, []).append((m, f))
+                elif p.inverse is not None:
+                    sm, sf = p.inverse
+                    self._derived_targets.setdefault(sm, []).append((sf, m))
+
+    def get(self, model: str, row: dict) -> bytes:
+        key = (model, row["id"])
+        data = self.data.get(key)
+        if data is not None:
+            return data
+        store = self.store
+        rev = store.revision
+        data = orjson.dumps(store.render(model, row))
+        if model in store.renderer.deep or store.revision != rev or store.tables[model].rows.get(row["id"]) is not row:
+            return data                     # rendered from a row that is not current, or untracked
+        if self.size + len(data) > RENDER_CACHE_BYTES:
+            self.clear()
+        self.data[key] = data
+        self.size += len(data)
+        return data
+
+    def clear(self) -> None:
+        self.data = {}
+        self.size = 0
+
+    def _drop(self, model: str, rid: str) -> None:
+        data = self.data.pop((model, rid), None)
+        if data is not None:
+            self.size -= len(data)
+
+    def invalidate(self, model: str, rid: str, old: dict | None, new: dict | None) -> None:
+        if not self.data:
+            return
+        drop = self._drop
+        drop(model, rid)
+        tables = self.store.tables
+        for other, f in self._referrers.get(model, ()):
+            for ref in list(members(tables[other].rel_index[f].get(rid))):
+                drop(other, ref)
+        for f, target in self._derived_targets.get(model, ()):
+            for row in (old, new):
+                v = row.get(f) if row is not None else None
+                if v is None:
+                    continue
+                for t in (v if isinstance(v, list) else (v,)):
+                    drop(target, t)

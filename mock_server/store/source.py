@@ -1,0 +1,91 @@
+"""The query engine's view of a store (see mock_server.query.model.DataSource)."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from .table import members
+
+
+class StoreSource:
+    def __init__(self, store):
+        self.store = store
+
+    def ids(self, model: str):
+        return self.store.tables[model].ordered_ids()
+
+    def get(self, model: str, id: str):
+        return self.store.tables[model].rows.get(id)
+
+    def value(self, model: str, row: dict, field: str):
+        return row.get(field)
+
+    def related(self, model: str, row: dict, relation: str):
+        return self.store.related_ids(model, row, relation)
+
+    # fast paths the engine binds once per query (see DictSource)
+    def row_getter(self, model: str):
+        return self.store.tables[model].rows.get
+
+    def value_getter(self, model: str, field: str):
+        return operator.methodcaller("get", field)
+
+    def related_getter(self, model: str, relation: str):
+        plan = self.store.plans[model].get(relation)
+        if plan is not None and plan.stored:
+            if plan.many:
+                return lambda row: row.get(relation) or []
+            return operator.methodcaller("get", relation)
+        related = self.store.related_ids
+        return lambda row: related(model, row, relation)
+
+    def lookup(self, model: str, field: str, value: Any):
+        """Ids whose `field` equals `value` (a superset is fine: the engine tests each row),
+        from an index (scalar indexes are built on first use); None = not indexed."""
+        t = self.store.tables[model]
+        if field == "id":
+            return {value} if value in t.rows else set()
+        plan = self.store.plans[model].get(field)
+        if plan is not None and plan.many:
+            return None
+        if plan is not None and not plan.stored:
+            return None
+        try:
+            idx = t.index(field)
+            if idx is None:
+                return None
+            return set(members(idx.get(value)))
+        except TypeError:                   # an unhashable value
+            return None
+
+    def referrers(self, model: str, relation: str, target_ids: set[str]):
+        plan = self.store.plans[model].get(relation)
+        if plan is None:
+            return None
+        if plan.stored:
+            idx = self.store.tables[model].rel_index[relation]
+            out: set[str] = set()
+            for t in target_ids:
+                s = idx.get(t)
+                if s is None:
+                    continue
+                if type(s) is str:
+                    out.add(s)
+                else:
+                    out |= s
+            return out
+        # derived: rows of `model` whose id appears in the stored side's field of the targets
+        sm, sf = plan.inverse  # type: ignore[misc]
+        out = set()
+        rows = self.store.tables[sm].rows
+        for t in target_ids:
+            r = rows.get(t)
+            if r is None:
+                continue
+            v = r.get(sf)
+            if isinstance(v, list):
+                out.update(v)
+            elif v is not None:
+                out.add(v)
+        return out

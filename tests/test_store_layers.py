@@ -1,0 +1,113 @@
+"""The store's copy-on-write layering (reset, namespaces) and its per-row render cache."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+
+from mock_server.store import Store, StoreSource
+from mock_server.world.generator import generate
+from mock_server.world.scenario import load_scenario
+from mock_server.query.engine import count, find
+
+
+@pytest.fixture(scope="module")
+def seeded(spec_contract):
+    return generate(spec_contract, load_scenario("default"))
+
+
+def dump(store) -> str:
+    return json.dumps({m: store.all(m) for m in sorted(store.tables)}, sort_keys=True)
+
+
+def fresh(seeded) -> Store:
+    """A namespace-like fork of the seeded world (the module's world is never written)."""
+    seeded.freeze() if seeded.base is None else None
+    return seeded.fork()
+
+
+def vm_and_cluster(store):
+    vm = store.first("Vm")
+    return vm, store.get("Cluster", vm["cluster"])
+
+
+def test_reset_returns_to_the_seed_and_drops_only_written_tables(seeded):
+    s = fresh(seeded)
+    before = dump(s)
+    vm, cluster = vm_and_cluster(s)
+    s.update("Vm", vm["id"], {"name": "renamed"})
+    s.update("Cluster", cluster["id"], {"name": "c-renamed"})
+    s.insert("Vm", {**vm, "id": None, "name": "extra", "local_id": "extra-1"})
+    s.delete("Vm", vm["id"])
+    assert dump(s) != before
+    assert s.find_by("Vm", "name", "extra")
+    clean = {m: t for m, t in s.tables.items() if t.is_forked_clean}
+    assert "Vm" not in clean and len(clean) > len(s.tables) / 2
+    s.reset()
+    assert dump(s) == before
+    assert all(s.tables[m] is t for m, t in clean.items())      # untouched tables kept as they were
+    assert s.find_by("Vm", "name", "extra") == []
+    assert s.find_by("Vm", "name", vm["name"]) == [vm]
+    assert s.changes == type(s.changes)() and s.changes.maxlen
+
+
+def test_namespaces_share_the_base_and_never_see_each_others_writes(seeded):
+    a, b = fresh(seeded), fresh(seeded)
+    vm, cluster = vm_and_cluster(a)
+    assert a.tables["Vm"].rows is b.tables["Vm"].rows             # shared until written
+    a.update("Vm", vm["id"], {"name": "only-in-a"})
+    a.update("Cluster", cluster["id"], {"name": "a-cluster"})
+    assert b.get("Vm", vm["id"])["name"] == vm["name"]
+    assert b.find_by("Vm", "name", "only-in-a") == []
+    assert a.find_by("Vm", "name", "only-in-a")[0]["id"] == vm["id"]
+    assert seeded.find_by("Vm", "name", "only-in-a") == []
+    # an index set shared with the base is copied before a write changes it
+    host = vm["host"]
+    n = b.count_by("Vm", "host", host)
+    a.update("Vm", vm["id"], {"host": None})
+    assert a.count_by("Vm", "host", host) == n - 1
+    assert b.count_by("Vm", "host", host) == n
+    assert seeded.count_by("Vm", "host", host) == n
+    assert b.render("Vm", b.get("Vm", vm["id"]))["cluster"]["name"] == cluster["name"]
+
+
+def test_queries_see_each_layer(seeded, spec_contract):
+    schema = spec_contract.query_schema
+    a, b = fresh(seeded), fresh(seeded)
+    vm = a.first("Vm")
+    status = vm["status"]
+    before = count(schema, StoreSource(b), "Vm", {"where": {"status": status}})
+    a.update("Vm", vm["id"], {"status": "UNKNOWN" if status != "UNKNOWN" else "RUNNING"})
+    assert count(schema, StoreSource(a), "Vm", {"where": {"status": status}}) == before - 1
+    assert count(schema, StoreSource(b), "Vm", {"where": {"status": status}}) == before
+    assert [r["id"] for r in find(schema, StoreSource(b), "Vm", {"where": {"status": status}})] == \
+        [r["id"] for r in b.all("Vm") if r["status"] == status]
+
+
+def test_render_cache_follows_writes_of_related_rows(seeded):
+    s = fresh(seeded)
+    vm, cluster = vm_and_cluster(s)
+    disk = next(d for d in s.all("VmDisk") if d.get("vm") == vm["id"])
+
+    def js(model, rid):
+        cached = s.render_json(model, s.get(model, rid))
+        assert cached == orjson.dumps(s.render(model, s.get(model, rid)))   # never stale
+        return orjson.loads(cached)
+
+    assert js("Vm", vm["id"])["cluster"]["name"] == cluster["name"]
+    s.update("Cluster", cluster["id"], {"name": "renamed-cluster"})          # a projected row
+    assert js("Vm", vm["id"])["cluster"]["name"] == "renamed-cluster"
+    disks = js("Vm", vm["id"])["vm_disks"]
+    assert disk["id"] in [d["id"] for d in disks]
+    s.delete("VmDisk", disk["id"])                                           # a derived list
+    assert disk["id"] not in [d["id"] for d in js("Vm", vm["id"])["vm_disks"]]
+    other = next(v for v in s.all("Vm") if v["id"] != vm["id"])
+    js("Vm", other["id"])
+    s.insert("VmDisk", {**disk, "vm": other["id"]})                          # moved to another VM
+    assert disk["id"] in [d["id"] for d in js("Vm", other["id"])["vm_disks"]]
+    s.update("Vm", vm["id"], {"name": "vm-renamed"})
+    assert js("Vm", vm["id"])["name"] == "vm-renamed"
+    s.reset()
+    assert js("Vm", vm["id"])["name"] == vm["name"]
