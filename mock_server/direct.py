@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from .behaviour import Ctx, RawJSON
+from .store.table import members
 
 _FIELDS = ("name", "local_id")
 _NO = ("no",)
@@ -50,7 +51,7 @@ def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
         index = table.scalar_index.get(key)
         if index is None:
             return None
-        ids = sorted(i for i in index.get(value, ()) if rows[i].get(key) == value)
+        ids = sorted(i for i in members(index.get(value)) if rows[i].get(key) == value)
     elif kind[0] == "rel":
         if type(value) is not dict or len(value) != 1 or type(value.get("id")) is not str:
             return None
@@ -58,7 +59,7 @@ def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
         if target not in store.tables[kind[1]].rows:       # a dangling reference matches nothing
             ids = []
         else:
-            ids = sorted(i for i in table.rel_index[key].get(target, ()) if rows[i].get(key) == target)
+            ids = sorted(i for i in members(table.rel_index[key].get(target)) if rows[i].get(key) == target)
     else:
         return None
     render = store.render_json
