@@ -18,6 +18,7 @@ from .contract.index import Contract
 from .contract.validate import ValidationError
 from .dispatch import EXT_KEY, REQUEST_ID_ENV, ApiDispatcher, Front  # noqa: F401 (re-exported)
 from .errors import ApiError, bad_request, not_found
+from .limits import body_too_large
 from .state import MockConfig, MockState
 
 log = logging.getLogger("cloudtower_mock")
@@ -53,6 +54,7 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
     behaviour.load_all()
     app = Flask("cloudtower_mock")
     app.config["MOCK_STATE"] = state
+    app.config["MAX_CONTENT_LENGTH"] = config.max_upload      # GraphQL and admin bodies (413 above)
     _languages = _language_enum(state.contract)
 
     # /v2/api/* is served by the dispatcher; the rest (admin, GraphQL, pages) by Flask
@@ -75,6 +77,11 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
     @app.errorhandler(405)
     def _405(_e):
         return error_response(not_found(f"{request.method} is not served on {request.path}"), request.path)
+
+    @app.errorhandler(413)
+    def _413(_e):
+        return error_response(body_too_large(request.content_length or 0, app.config["MAX_CONTENT_LENGTH"],
+                                             "--max-upload"), request.path)
 
     @app.errorhandler(500)
     def _500(_e):

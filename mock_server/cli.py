@@ -30,29 +30,62 @@ def version_text() -> str:
     return f"cloudtower-mock {own} ({sdk}; Python {sys.version.split()[0]})"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Errors are one line on stderr (what is wrong, and where to look), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _number(kind, minimum=None, maximum=None, what="a number"):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value != value or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            bounds = f"at least {minimum}" if maximum is None else f"within {minimum} .. {maximum}"
+            raise argparse.ArgumentTypeError(f"{text} is out of range (must be {bounds})")
+        return value
+    return parse
+
+
+def _size(text: str) -> int:
+    from .limits import parse_size
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+PORT = _number(int, 0, 65535, "a port number")
+SPEED = _number(float, 0.0, None, "a number (2 = twice as fast, 0 = instant)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cloudtower-mock", description=__doc__)
+    parser = OneLineParser(prog="cloudtower-mock", description=__doc__)
     parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="start the mock server")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=PORT, default=8080, help="0 = any free port")
     _contract_args(serve)
     serve.add_argument("--world", default="default", metavar="NAME|FILE",
                        help="scenario to generate: default, large, xl, or a scenario file")
-    serve.add_argument("--seed", type=int, default=None, help="seed overriding the scenario's")
-    serve.add_argument("--task-speed", type=float, default=1.0,
+    serve.add_argument("--seed", type=_number(int, what="an integer"), default=None,
+                       help="seed overriding the scenario's")
+    serve.add_argument("--task-speed", type=SPEED, default=1.0,
                        help="how fast tasks run (2 = twice as fast); 0 = instant")
     serve.add_argument("--username", default="root")
     serve.add_argument("--password", default="root")
     serve.add_argument("--source", default="LOCAL")
-    serve.add_argument("--threads", type=int, default=16)
+    serve.add_argument("--threads", type=_number(int, 1, 1024, "an integer"), default=16)
     serve.add_argument("--admin-token", default=None, help="protect /_mock/ with this token")
     serve.add_argument("--state-file", default=None, help="keep the world across restarts in this file")
     serve.add_argument("--lenient", action="store_true",
                        help="accept unknown keys in closed schemas (strict by default)")
-    serve.add_argument("--stop-grace", type=float, default=1.0, metavar="SECONDS",
+    serve.add_argument("--stop-grace", type=_number(float, 0.0, 600.0), default=1.0, metavar="SECONDS",
                        help="on SIGTERM/SIGINT, how long requests in flight may finish before they are cut")
     serve.add_argument("--tls", action="store_true",
                        help="serve HTTPS with a certificate made at start (its CA file's path is printed)")
@@ -62,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="no access log (by default one line per request on stderr)")
     serve.add_argument("--log-format", choices=("text", "json"), default="text",
                        help="access log lines as text (default) or JSON objects")
+    _limit_args(serve)
     serve.add_argument("-v", "--verbose", action="store_true")
 
     contract = sub.add_parser("contract", help="the contract the server runs")
@@ -73,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     _contract_args(info)
     _record_compat_parsers(sub)
     return parser
+
+
+def _limit_args(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument("--max-body", type=_size, default=MockConfig.max_body, metavar="SIZE",
+                       help="largest JSON request body (413 above); e.g. 8MiB")
+    serve.add_argument("--max-upload", type=_size, default=MockConfig.max_upload, metavar="SIZE",
+                       help="largest multipart (upload) request body, also admin and GraphQL bodies; e.g. 64MiB")
+    serve.add_argument("--max-depth", type=_number(int, 1, 500, "an integer"), default=MockConfig.max_depth,
+                       metavar="LEVELS", help="deepest nesting of a JSON request body (400 above)")
+    serve.add_argument("--journal-max", type=_size, default=MockConfig.journal_max, metavar="SIZE",
+                       help="bytes of requests the journal keeps (oldest dropped first); e.g. 64MiB")
 
 
 def _record_compat_parsers(sub) -> None:
@@ -120,15 +165,16 @@ def compat_command(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        return serve(args)
-    if args.command == "contract":
-        return contract_command(args)
-    if args.command == "record":
-        return record_command(args)
-    if args.command == "compat":
-        return compat_command(args)
-    return 2
+    commands = {"serve": serve, "contract": contract_command, "record": record_command,
+                "compat": compat_command}
+    try:
+        return commands[args.command](args)
+    except KeyboardInterrupt:              # Ctrl-C before serving started
+        return 130
+    except Exception as e:                 # noqa: BLE001 - a last net: one line, never a traceback
+        if getattr(args, "verbose", False):
+            raise
+        return _fail(f"{type(e).__name__}: {e} (run with -v for the details)")
 
 
 def _fail(message: str) -> int:
@@ -165,7 +211,8 @@ def serve(args) -> int:
     config = MockConfig(host=args.host, port=args.port, spec=args.spec, world=args.world, seed=args.seed,
                         username=args.username, password=args.password, source=args.source,
                         task_speed=args.task_speed, strict=not args.lenient, admin_token=args.admin_token,
-                        threads=args.threads, state_file=args.state_file)
+                        threads=args.threads, state_file=args.state_file, max_body=args.max_body,
+                        max_upload=args.max_upload, max_depth=args.max_depth, journal_max=args.journal_max)
     tls = _tls(args)                   # flag errors first, before the slow part
     if isinstance(tls, int):
         return tls
@@ -274,7 +321,10 @@ def _attach_state_file(state, path, saved):
             import_state(state, saved, f"state file {path}")
         except StateError as e:
             return _fail(f"{e}; the server does not start (fix or remove the file)")
-    sf.save(force=saved is None)
+    try:
+        sf.save(force=saved is None)
+    except OSError as e:
+        return _fail(f"cannot write the state file {path}: {e.strerror or e}")
     sf.start()
     return sf
 

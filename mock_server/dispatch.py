@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 import orjson
 from werkzeug.datastructures import EnvironHeaders
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from . import behaviour
@@ -36,6 +37,7 @@ from .behaviour import Ctx, RawJSON
 from .contract.validate import ValidationError
 from .direct import direct_lookup
 from .errors import ApiError, bad_request, not_found, unauthorized
+from .limits import body_too_large, check_depth, content_length, depth_error, read_limited
 
 log = logging.getLogger("cloudtower_mock")
 
@@ -209,12 +211,11 @@ class ApiDispatcher:
             return
         env = req.environ
         length = env.get("CONTENT_LENGTH")
-        if length and length.isdigit() and "HTTP_TRANSFER_ENCODING" not in env:
+        limit = self.state.config.max_body
+        if length and length.isdigit() and "HTTP_TRANSFER_ENCODING" not in env and int(length) <= limit:
             req.raw = env["wsgi.input"].read(int(length))
-        elif "HTTP_TRANSFER_ENCODING" in env:
-            req.raw = Request(env).get_data(cache=False)
-        else:
-            req.raw = b""
+        else:                        # chunked, over the limit (413) or no length
+            req.raw = read_limited(env, limit, "--max-body")
 
     def prepare(self, req: ApiRequest) -> None:
         """Language, caller, body, world: everything the behaviour needs."""
@@ -225,9 +226,19 @@ class ApiDispatcher:
         if r.op.security:
             req.user = _authenticate(env.get("HTTP_AUTHORIZATION"), self.state, r.op)
         if req.raw is None:
+            if r.op.content_type is not None and r.op.method != "get":
+                length = content_length(env) or 0
+                if length > self.state.config.max_upload:
+                    raise body_too_large(length, self.state.config.max_upload, "--max-upload")
             if r.op.content_type is not None or r.op.method == "get":
                 from .app import _body        # query strings and multipart forms: werkzeug's parsers
-                req.body, req.files = _body(Request(env), self.state, r.op)
+                wr = Request(env)
+                wr.max_content_length = self.state.config.max_upload
+                try:
+                    req.body, req.files = _body(wr, self.state, r.op)
+                except RequestEntityTooLarge:
+                    raise body_too_large(content_length(env) or self.state.config.max_upload + 1,
+                                         self.state.config.max_upload, "--max-upload") from None
         else:
             req.body = self._json_body(req, r)
         req.world = self.state.world(req.namespace)
@@ -248,7 +259,11 @@ class ApiDispatcher:
             try:
                 body = orjson.loads(raw)
             except orjson.JSONDecodeError as e:
+                if "depth limit" in str(e):     # deeper than the parser goes: say which limit
+                    raise depth_error(self.state.config.max_depth, "a part more than 1024 levels deep")
                 raise bad_request(f"request body is not valid JSON: {e}", f"请求体不是合法的 JSON: {e}")
+            if type(body) is dict or type(body) is list:
+                check_depth(body, self.state.config.max_depth)
         if r.check is not None:
             try:
                 r.check(body, "")

@@ -129,12 +129,26 @@ def _select(value: Any, sub: list | None) -> Any:
     return {alias: _select(value.get(name), s) for alias, name, _a, s in sub}
 
 
+def _read_json(state, request) -> Any:
+    """The JSON body (None when it is not JSON); 400 when it nests past the depth limit."""
+    from .limits import too_deep
+    try:
+        doc = orjson.loads(request.get_data(cache=True) or b"null")
+    except orjson.JSONDecodeError:
+        return None
+    where = too_deep(doc, state.config.max_depth)
+    if where is not None:
+        raise GraphQLError(f"request body nests deeper than the limit of {state.config.max_depth} levels "
+                           f"(at {where})")
+    return doc
+
+
 def execute(state, request) -> Response:
     def answer(payload: dict, status: int = 200) -> Response:
         return Response(orjson.dumps(payload), status=status, mimetype="application/json")
 
     try:
-        doc = request.get_json(force=True, silent=True)
+        doc = _read_json(state, request)
         if not isinstance(doc, dict) or not isinstance(doc.get("query"), str):
             raise GraphQLError("Must provide a query string in a JSON body: {\"query\": \"...\"}")
         variables = doc.get("variables") or {}

@@ -39,7 +39,6 @@ FAULT_HEADER = "HTTP_X_MOCK_FAULT"
 NAMESPACE_ENV = "HTTP_X_MOCK_NAMESPACE"
 HTTP_KINDS = ("latency", "error", "drop")
 STOPPING_ENV = "cloudtower_mock.stopping"   # see server.py (not imported: no cycle needed)
-BODY_KEEP_LIMIT = 64 * 1024        # request bodies larger than this are not kept in the journal
 
 
 class DroppedConnection(ConnectionAbortedError):
@@ -53,39 +52,65 @@ class DroppedConnection(ConnectionAbortedError):
 
 
 # ------------------------------------------------------------------------ journal
-class Journal:
-    """A ring buffer of the last `maxlen` API requests."""
+DEFAULT_MAX_BYTES = 64 * 1024 ** 2      # what the journal may hold (serve --journal-max)
+DEFAULT_MAX_ENTRIES = 100_000
+BODY_CUT = 64 * 1024                    # request and response bodies are kept up to this size
+ENTRY_OVERHEAD = 600                    # bytes an entry costs beside its bodies (dict, strings)
 
-    def __init__(self, maxlen: int = 1000):
+
+class Journal:
+    """The last API requests, newest last, bounded by bytes (`max_bytes`) and by count
+    (`maxlen`): the oldest are dropped first. Each entry keeps its request and response body,
+    each cut at `body_cut` bytes (and marked when cut)."""
+
+    def __init__(self, maxlen: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                 body_cut: int = BODY_CUT):
         self._lock = threading.Lock()
-        self._entries: deque[dict] = deque(maxlen=maxlen)
+        self._entries: deque[dict] = deque()
         self._seq = itertools.count(1)
-        self.dropped = 0                   # entries pushed out since the last clear
+        self._max_entries = maxlen or DEFAULT_MAX_ENTRIES
+        self.max_bytes = max_bytes
+        self.body_cut = body_cut
+        self.bytes = 0
+        self.dropped = 0                    # entries dropped to stay within the bounds
 
     @property
     def maxlen(self) -> int:
-        return self._entries.maxlen or 0
+        return self._max_entries
 
     def add(self, entry: dict) -> None:
+        size = ENTRY_OVERHEAD + len(entry.get("path") or "") + len(entry.get("raw_body") or b"") \
+            + len(entry.get("raw_response") or b"") + len(entry.get("query") or "")
+        entry["_size"] = size
         with self._lock:
             entry["seq"] = next(self._seq)
-            if len(self._entries) == self._entries.maxlen:
-                self.dropped += 1
             self._entries.append(entry)
+            self.bytes += size
+            while self._entries and (self.bytes > self.max_bytes or len(self._entries) > self._max_entries):
+                old = self._entries.popleft()
+                self.bytes -= old["_size"]
+                self.dropped += 1
 
     def clear(self) -> int:
         with self._lock:
             n = len(self._entries)
             self._entries.clear()
+            self.bytes = 0
             self.dropped = 0
             return n
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    def stats(self) -> dict:
+        return {"entries": len(self._entries), "bytes": self.bytes, "max_bytes": self.max_bytes,
+                "max_entries": self._max_entries, "body_cut": self.body_cut, "dropped": self.dropped}
+
     def entries(self, limit: int | None = None, operation: str | None = None, namespace: str | None = None,
-                status: int | None = None, full: bool = False) -> list[dict]:
-        """Newest last. Reading never changes the journal."""
+                status: int | None = None, full: bool = False, since: float | None = None,
+                until: float | None = None) -> list[dict]:
+        """Newest last; `since`/`until` bound the wall-clock time (epoch seconds) of the request.
+        Reading never changes the journal."""
         with self._lock:
             items = list(self._entries)
         if operation is not None:
@@ -94,23 +119,44 @@ class Journal:
             items = [e for e in items if e["namespace"] == namespace]
         if status is not None:
             items = [e for e in items if e["status"] == status]
+        if since is not None:
+            items = [e for e in items if (e.get("time") or 0) >= since]
+        if until is not None:
+            items = [e for e in items if (e.get("time") or 0) <= until]
         if limit is not None:
             items = items[-limit:] if limit > 0 else []
         if full:
-            return [_with_body(e) for e in items]
-        return [{k: v for k, v in e.items() if k not in ("raw_body", "query")} for e in items]
+            return [_with_bodies(e) for e in items]
+        return [{k: v for k, v in e.items() if k not in _HIDDEN} for e in items]
 
 
-def _with_body(entry: dict) -> dict:
-    """An entry with its request body decoded (kept raw on the hot path, parsed on reading)."""
-    out = {k: v for k, v in entry.items() if k != "raw_body"}
-    raw = entry.get("raw_body")
-    if raw is not None:
-        try:
-            out["body"] = orjson.loads(raw) if raw.strip() else None
-        except orjson.JSONDecodeError:
-            out["body"] = raw[:2000].decode("utf-8", "replace")
+_HIDDEN = frozenset(("raw_body", "raw_response", "query", "_size"))
+
+
+def _with_bodies(entry: dict) -> dict:
+    """An entry with its bodies (kept raw on the hot path, decoded on reading). A complete JSON
+    body is embedded as it came (whatever its depth); a cut or non-JSON one as text."""
+    out = {k: v for k, v in entry.items() if k not in ("raw_body", "raw_response", "_size")}
+    for raw_key, key, cut_key in (("raw_body", "body", "body_cut"), ("raw_response", "response_body",
+                                                                       "response_cut")):
+        raw = entry.get(raw_key)
+        if raw is None:
+            continue
+        out[key] = _decode(raw, bool(entry.get(cut_key)))
     return out
+
+
+def _decode(raw: bytes, cut: bool) -> Any:
+    if not cut:
+        try:
+            value = orjson.loads(raw) if raw.strip() else None
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            from .limits import too_deep
+            # deeper than the JSON encoder goes: embedded as it came
+            return orjson.Fragment(raw) if too_deep(value, 250) else value
+    return raw.decode("utf-8", "replace")
 
 
 # ------------------------------------------------------------------------- faults
@@ -337,9 +383,13 @@ class JournalMiddleware:
             "namespace": environ.get(NAMESPACE_ENV) or "default", "status": None, "duration_ms": None,
             "error": None, "faults": [],
         }
-        raw = self._keep_body(environ)
-        if raw is not None:
-            entry["raw_body"] = raw
+        length = environ.get("CONTENT_LENGTH")
+        if length:
+            entry["request_bytes"] = int(length) if length.isdigit() else None
+        ctype = environ.get("CONTENT_TYPE", "")
+        tee = None
+        if (not ctype or "json" in ctype) and "wsgi.input" in environ:
+            tee = environ["wsgi.input"] = _Tee(environ["wsgi.input"], self.journal.body_cut)
         if environ.get("QUERY_STRING"):
             entry["query"] = environ["QUERY_STRING"]
         named = {s.strip() for s in environ.get(FAULT_HEADER, "").split(",") if s.strip()}
@@ -352,7 +402,7 @@ class JournalMiddleware:
             elif stopping.wait(delay):        # the server stops: cut the request, answer nothing
                 entry["error"] = "cut: the server stopped during an injected delay"
                 entry["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
-                self.journal.add(entry)
+                self._add(entry, tee)
                 raise ConnectionAbortedError(errno.ECONNRESET, "cut: the server is stopping")
         try:
             if terminal is not None and terminal.kind == "drop":
@@ -380,37 +430,84 @@ class JournalMiddleware:
             result = self.app(environ, _start)
             code = int(str(captured.get("status", "500")).split(" ", 1)[0])
             entry["status"] = code
-            if code >= 400 and "json" in captured.get("ctype", ""):
-                chunks = list(result)
-                if hasattr(result, "close"):
-                    result.close()
-                result = chunks
-                try:
-                    err = orjson.loads(b"".join(chunks))
-                    if isinstance(err, dict) and isinstance(err.get("message"), str):
-                        entry["error"] = err["message"]
-                except orjson.JSONDecodeError:
-                    pass
+            if "json" in captured.get("ctype", ""):
+                if type(result) is list:
+                    chunks = result
+                else:
+                    chunks = list(result)
+                    if hasattr(result, "close"):
+                        result.close()
+                    result = chunks
+                data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                self._keep_response(entry, data)
+                if code >= 400:
+                    try:
+                        err = orjson.loads(data)
+                        if isinstance(err, dict) and isinstance(err.get("message"), str):
+                            entry["error"] = err["message"]
+                    except orjson.JSONDecodeError:
+                        pass
             return result
         finally:
             entry["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
-            self.journal.add(entry)
+            self._add(entry, tee)
 
-    @staticmethod
-    def _keep_body(environ) -> bytes | None:
-        """Read (and put back) a JSON request body so that the journal can keep it (raw)."""
-        ctype = environ.get("CONTENT_TYPE", "")
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return None
-        if length <= 0 or length > BODY_KEEP_LIMIT or "json" not in ctype:
-            return None
-        import io
-        raw = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(raw)
-        environ["CONTENT_LENGTH"] = str(len(raw))
-        return raw
+    def _keep_response(self, entry: dict, data: bytes) -> None:
+        cut = self.journal.body_cut
+        entry["response_bytes"] = len(data)
+        if len(data) > cut:
+            entry["raw_response"] = data[:cut]
+            entry["response_cut"] = True
+        else:
+            entry["raw_response"] = data
+
+    def _add(self, entry: dict, tee: "_Tee | None") -> None:
+        if tee is not None and tee.total:
+            entry["raw_body"] = b"".join(tee.head)
+            if tee.total > self.journal.body_cut:
+                entry["body_cut"] = True
+        self.journal.add(entry)
+
+
+class _Tee:
+    """The request body stream, keeping the first `cut` bytes the app reads for the journal."""
+    __slots__ = ("stream", "cut", "head", "kept", "total")
+
+    def __init__(self, stream, cut: int):
+        self.stream, self.cut = stream, cut
+        self.head: list[bytes] = []
+        self.kept = self.total = 0
+
+    def _keep(self, data: bytes) -> bytes:
+        if self.kept < self.cut and data:
+            part = data if self.kept + len(data) <= self.cut else data[:self.cut - self.kept]
+            self.head.append(part)
+            self.kept += len(part)
+        self.total += len(data)
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._keep(self.stream.read() if size is None or size < 0 else self.stream.read(size))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._keep(self.stream.readline() if size is None or size < 0 else self.stream.readline(size))
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return [self._keep(line) for line in self.stream.readlines(hint)]
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def close(self) -> None:
+        close = getattr(self.stream, "close", None)
+        if close is not None:
+            close()
 
 
 def _reason(status: int) -> str:

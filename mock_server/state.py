@@ -28,6 +28,10 @@ class MockConfig:
     admin_token: str | None = None
     threads: int = 16
     state_file: str | None = None
+    max_body: int = 8 * 1024 ** 2    # bytes of a JSON request body (413 above); see limits.py
+    max_upload: int = 64 * 1024 ** 2  # bytes of a multipart (upload) request body
+    max_depth: int = 64              # nesting levels of a JSON request body (400 above)
+    journal_max: int = 64 * 1024 ** 2  # bytes the request journal keeps (oldest dropped first)
 
 
 class World:

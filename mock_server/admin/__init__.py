@@ -44,9 +44,10 @@ __all__ = ["EXT_KEY", "NAMESPACE_HEADER", "PREFIX", "AdminContext", "AdminError"
            "register_admin", "remove_fault"]
 
 
-def register_admin(app: Flask, state, journal_size: int = 1000) -> AdminContext:
+def register_admin(app: Flask, state, journal_size: int | None = None) -> AdminContext:
     """Mount `/_mock/` and wrap the app with the journal/fault middleware."""
-    ctx = AdminContext(state=state, journal=Journal(journal_size), faults=FaultRules())
+    journal = Journal(journal_size, max_bytes=state.config.journal_max)
+    ctx = AdminContext(state=state, journal=journal, faults=FaultRules())
     app.extensions[EXT_KEY] = ctx
     app.wsgi_app = JournalMiddleware(app.wsgi_app, ctx.journal, ctx.faults, clock=state.clock)
     # stubbed answers come from the dispatcher (journaled and counted like the world's answers)

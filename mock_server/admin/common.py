@@ -87,7 +87,20 @@ def read_body() -> dict:
         raise AdminError(f"request body is not valid JSON: {e}")
     if not isinstance(body, dict):
         raise AdminError("request body must be a JSON object")
+    check_depth(body)
     return body
+
+
+def check_depth(body) -> None:
+    """400 when an admin body nests deeper than the server's depth limit (see limits.py)."""
+    from flask import current_app
+
+    from ..limits import too_deep
+    limit = current_app.config["MOCK_STATE"].config.max_depth
+    where = too_deep(body, limit)
+    if where is not None:
+        raise AdminError(f"request body nests deeper than the limit of {limit} levels (at {where}; "
+                         f"serve --max-depth changes it)")
 
 
 def only(body: dict, allowed: set[str]) -> None:

@@ -6,7 +6,7 @@ import time
 
 from flask import Blueprint, Response, request
 
-from .common import AdminContext, AdminError, json_response, namespace_of, only, read_body
+from .common import AdminContext, AdminError, check_depth, json_response, namespace_of, only, read_body
 from .faults import forget_all_task_rules, forget_spent_task_rules
 from .spec import ANY_OBJECT, NS_PARAM, B, I, S, obj, op
 
@@ -80,7 +80,9 @@ def register(bp: Blueprint, ctx: AdminContext) -> None:
         if not raw.strip():
             raise AdminError("POST /_mock/state needs the document GET /_mock/state exported")
         try:
-            result = import_state(state, parse(raw, "state document"), "state document")
+            doc = parse(raw, "state document")
+            check_depth(doc)
+            result = import_state(state, doc, "state document")
         except StateError as e:
             raise AdminError(str(e))
         forget_all_task_rules(ctx)

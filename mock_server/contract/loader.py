@@ -28,6 +28,8 @@ def read_spec(spec: str | Path) -> dict:
         raise ContractError(f"cannot read spec file {path}: {e.strerror}") from e
     except json.JSONDecodeError as e:
         raise ContractError(f"spec file {path} is not valid JSON: line {e.lineno}: {e.msg}") from e
+    except (UnicodeDecodeError, RecursionError) as e:
+        raise ContractError(f"spec file {path} is not a UTF-8 JSON document ({e})") from e
     if not isinstance(doc, dict) or "paths" not in doc or "components" not in doc:
         raise ContractError(f"spec file {path} is not an OpenAPI document (no paths/components)")
     return doc

@@ -30,4 +30,8 @@ def load_world(contract, world: str, seed: int | None = None):
     except OSError as e:
         raise WorldError(f"cannot read scenario {world}: {e.strerror or e}") from e
     used = scenario.seed if seed is None else seed
-    return generate(contract, scenario, seed=seed), f"{world} (seed {used})"
+    try:
+        store = generate(contract, scenario, seed=seed)
+    except ScenarioError as e:             # a value only the contract can judge (an enum)
+        raise WorldError(f"bad scenario {world}: {e}") from e
+    return store, f"{world} (seed {used})"
