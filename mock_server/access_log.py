@@ -24,8 +24,16 @@ FORMATS = ("text", "json")
 _API = "/v2/api/"
 
 
+_second: tuple[int, str] = (-1, "")   # the last whole second formatted (replaced whole: thread-safe)
+
+
 def _iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+    global _second
+    whole = int(t)
+    cached = _second
+    if cached[0] != whole:                # formatted once a second, not once a request
+        cached = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{cached[1]}.{int(t * 1000) % 1000:03d}Z"
 
 
 class AccessLog:
