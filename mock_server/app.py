@@ -62,6 +62,7 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
     app.wsgi_app = Front(api, app.wsgi_app)
 
     @app.route("/api", methods=["POST"])
+    @app.route("/api/", methods=["POST"])
     def graphql():
         from .graphql import execute
         return execute(state, request)
@@ -146,6 +147,7 @@ def _body(request, state: MockState, op) -> tuple[Any, dict]:
         except orjson.JSONDecodeError as e:
             raise bad_request(f"request body is not valid JSON: {e}", f"请求体不是合法的 JSON: {e}")
     try:
+        body = state.validator.coerce(op.request_schema, body)      # a single value for a list
         state.validator.validate(op.request_schema, body)
     except ValidationError as e:
         raise _validation_error(e)

@@ -357,7 +357,7 @@ class FaultRules:
 def _operation_of(path: str) -> str | None:
     if path.startswith(API_PREFIX):
         return path[len(API_PREFIX):]
-    if path == GRAPHQL_PATH:
+    if path in (GRAPHQL_PATH, GRAPHQL_PATH + "/"):
         return "graphql"
     return None
 

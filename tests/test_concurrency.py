@@ -30,7 +30,7 @@ DURATION = 8.0          # seconds of load
 TASK_SPEED = 50.0
 # 400s that are the world saying no, not the mock failing
 EXPECTED_400 = ("locked", "Cannot ", "power it off", "does not exist", "is RUNNING", "no NIC at index",
-                "already has a snapshot")
+                "already has a snapshot", "No host of the cluster can run")      # placement refusals
 
 
 @pytest.fixture(scope="module")

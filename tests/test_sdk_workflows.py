@@ -114,7 +114,8 @@ def test_failed_task_raises_in_wait_tasks(client):
     rule = eng.add_failure_rule(operation="start-vm", error_code="HostAvailableMemoryFilter", times=1)
     try:
         vm_api = VmApi(api)
-        vm = next(v for v in vm_api.get_vms({"where": {"status": "STOPPED", "in_recycle_bin": False}, "first": 5})
+        vm = next(v for v in vm_api.get_vms({"where": {"status": "STOPPED", "in_recycle_bin": False,
+                                                       "cluster": {"id_in": usable_clusters(api)}}})
                   if v.entity_async_status is None)
         started = vm_api.start_vm({"where": {"id": vm.id}})
         with pytest.raises(cloudtower.ApiException) as exc:
@@ -128,6 +129,17 @@ def test_failed_task_raises_in_wait_tasks(client):
 # ------------------------------------------------------------------ helpers
 
 GiB = 1024 ** 3
+
+
+def usable_clusters(api):
+    """Clusters with a host a VM may be scheduled on (connected, out of maintenance)."""
+    from cloudtower.api.host_api import HostApi
+    out = set()
+    for h in HostApi(api).get_hosts({}):
+        state = h.host_state.state if h.host_state else None
+        if h.status.startswith("CONNECTED") and h.state != "REMOVING" and state in (None, "IN_USE"):
+            out.add(h.cluster.id)
+    return sorted(out)
 
 
 def wait(results, api):

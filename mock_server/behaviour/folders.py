@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import bad_request
 from . import Ctx, operation
 from .mutations import (body_items, fill_required, locked_rows, refuse_duplicate, require_row, respond, start_task)
-from .vm import has
+from .storage import has
 
 
 def recount(ctx: Ctx, *folder_ids: str | None) -> None:

@@ -15,7 +15,7 @@ from . import Ctx, operation
 from .mutations import (body_items, chain, check_unlocked, fill_required, generic_create, generic_delete,
                         locked_rows, now_iso, refuse_duplicate, require_row, respond, row_dropper,
                         row_restorer, start_task, where_rows)
-from .vm import template_row, to_bytes
+from .storage import template_row, to_bytes
 
 
 def _bump(ctx: Ctx, lun_id: str | None, delta: int) -> None:

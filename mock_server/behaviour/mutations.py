@@ -65,7 +65,7 @@ def not_found_id(field: str, model: str, rid: Any) -> ApiError:
 def start_task(ctx: Ctx, model: str | None, rid: str | None, kind: str, *, mutation: str | None = None,
                changes: dict | None = None, before: dict | None = None, on_success=None, on_failure=None,
                steps: list[str] | None = None, description: str | None = None, name: str | None = None,
-               extra_locks=None) -> str | None:
+               extra_locks=None, lock: bool = True, async_status: bool = True) -> str | None:
     eng = engine(ctx)
     if eng is None:
         # no task engine: apply at once
@@ -83,7 +83,8 @@ def start_task(ctx: Ctx, model: str | None, rid: str | None, kind: str, *, mutat
                      description=description or _describe(ctx, model, row, name),
                      op_name=ctx.op.name, user_id=user_id(ctx), cluster_id=cluster_of(ctx, model, row),
                      name=name, before=before, changes=changes, on_success=on_success,
-                     on_failure=on_failure, steps=steps, extra_locks=extra_locks)
+                     on_failure=on_failure, steps=steps, extra_locks=extra_locks, lock=lock,
+                     async_status=async_status)
 
 
 def _describe(ctx: Ctx, model, row, name) -> str:

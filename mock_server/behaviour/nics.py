@@ -12,7 +12,7 @@ from ..errors import bad_request
 from . import Ctx, operation
 from .mutations import (check_unlocked, locked_rows, not_found_id, respond, row_restorer, start_task,
                         where_rows)
-from .vm import has
+from .storage import has
 
 BIT_UNITS = {"bps": 1, "kbps": 10 ** 3, "mbps": 10 ** 6, "gbps": 10 ** 9, "tbps": 10 ** 12,
              "b": 1, "kb": 10 ** 3, "mb": 10 ** 6, "gb": 10 ** 9, "tb": 10 ** 12}

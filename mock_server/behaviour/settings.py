@@ -20,7 +20,7 @@ from . import Ctx, operation
 from .auth import set_password
 from .mutations import (body_items, fill_required, locked_rows, refuse_duplicate, require_row, respond,
                         row_restorer, start_task, where_rows)
-from .vm import has
+from .storage import has
 
 
 # ------------------------------------------------------------------ global settings

@@ -13,7 +13,7 @@ from . import Ctx, operation
 from .mutations import (body_items, check_unlocked, fill_required, locked_rows, not_found_id, now_iso,
                         respond, row_dropper, start_task)
 from .synth import synth_value
-from .vm import has, template_row, vm_disk_rows
+from .storage import has, new_volume, template_row, vm_disk_rows
 
 FROZEN_FROM_VM = ("vcpu", "memory", "cpu", "firmware", "ha", "win_opt", "clock_offset", "cpu_model", "description")
 
@@ -216,7 +216,6 @@ def rollback_volume(ctx: Ctx, body: Any):
 @operation("rebuild-vm-volume")
 def rebuild_volume(ctx: Ctx, body: Any):
     """A new volume (with its own LUN) holding the snapshot's data."""
-    from .vm import new_volume
     store = ctx.store
     planned = []
     for i, item in enumerate(body_items(body)):

@@ -147,4 +147,9 @@ def minimal_world(contract, store=None):
                 elif plan.target != model or not plan.nullable:
                     changes[fname] = ids[0] if (plan.target != model) else None
             store.update(model, row["id"], changes)
+    if "Host" in store.tables:      # a host VMs can be scheduled on (connected, with memory)
+        props = contract.resources["Host"].properties
+        sane = {"status": "CONNECTED_HEALTHY", "total_memory_bytes": 256 * 1024 ** 3, "os_memory_bytes": 0}
+        for h in store.all("Host"):
+            store.update("Host", h["id"], {k: v for k, v in sane.items() if k in props})
     return store

@@ -15,7 +15,8 @@ from .mutations import (body_items, check_unlocked, fill_required, generic_updat
                         require_row, respond, row_dropper, start_task, where_rows)
 from .nics import nic_rows
 from .synth import synth_value
-from .vm import _volumes_deleter, clone_vm, has, vm_disk_rows
+from .storage import has, vm_disk_rows, volumes_deleter
+from .vm import clone_vm
 
 FROM_VM = ("vcpu", "memory", "cpu", "firmware", "ha", "win_opt", "clock_offset", "cpu_model", "io_policy",
            "max_bandwidth", "max_bandwidth_policy", "max_iops", "max_iops_policy", "video_type")
@@ -118,7 +119,7 @@ def template_from_vm(ctx: Ctx, body: Any):
 
 
 def _vm_remover(ctx: Ctx, vm: dict):
-    drop_volumes = _volumes_deleter(ctx, vm)
+    drop_volumes = volumes_deleter(ctx, vm)
 
     def run():
         if ctx.store.get("Vm", vm["id"]) is not None:
