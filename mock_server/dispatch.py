@@ -112,7 +112,7 @@ class ApiRequest:
 
 class Route:
     """What the dispatcher knows of one operation, worked out once."""
-    __slots__ = ("op", "handler", "takes_lang", "lang_allowed", "check", "empty_body", "direct")
+    __slots__ = ("op", "handler", "takes_lang", "lang_allowed", "check", "coerce", "empty_body", "direct")
 
     def __init__(self, state, op, languages: frozenset[str] | None):
         self.op = op
@@ -120,6 +120,7 @@ class Route:
         self.takes_lang, self.lang_allowed = _language_rule(op, languages)
         schema = op.request_schema
         self.check = state.validator.compile(schema, False) if schema is not None else None
+        self.coerce = state.validator.coercer(schema)       # a single value for a list (GraphQL)
         self.empty_body = None
         if schema is not None and state.contract.resolve(schema).get("type", "object") == "object":
             self.empty_body = {}
@@ -264,6 +265,8 @@ class ApiDispatcher:
                 raise bad_request(f"request body is not valid JSON: {e}", f"请求体不是合法的 JSON: {e}")
             if type(body) is dict or type(body) is list:
                 check_depth(body, self.state.config.max_depth)
+        if r.coerce is not None:
+            body = r.coerce(body)
         if r.check is not None:
             try:
                 r.check(body, "")

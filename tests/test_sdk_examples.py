@@ -34,9 +34,11 @@ def served(sdk_contract):
     from mock_server.state import MockConfig
     app = create_app(MockConfig(task_speed=0.0), contract=sdk_contract)
     checker = ResponseChecker(app.config["MOCK_STATE"])
-    app.after_request(checker)
+    from mock_server.dispatch import EXT_KEY
+    app.extensions[EXT_KEY].after.append(checker)
     with served_app(app, numthreads=4) as url:
         yield url, app.config["MOCK_STATE"]
+    assert checker.checked > 0
     assert not checker.violations, "\n".join(checker.violations[:20])
 
 
@@ -452,7 +454,6 @@ def test_maintenance_refusals(env):
     set_host_state(store, b.id, "IN_USE")
     with store.lock:
         store.update("Host", b.id, {"total_memory_bytes": 8 * GiB, "os_memory_bytes": 0})
-    api = VmApi(client)
     vm = blank_vm(client, dev, "stuck", status="RUNNING", host_id=a.id, memory=16 * GiB)
     check = hosts_api.enter_maintenance_mode_pre_check({"where": {"id": a.id}})
     wait_tasks([check.task_id], client, interval=0.01, timeout=10)
@@ -547,3 +548,43 @@ def test_elf_and_content_library_uploads(env):
     assert len(cd) == 1
     tasks = TaskApi(client).get_tasks({"where": {"resource_id": vm.id}})
     assert tasks and tasks[0].status == "SUCCESSED"
+
+
+# -------------------------------------------------- the Go SDK's README shapes
+
+def test_go_readme_template_disks_and_float_numbers(env, served):
+    """The Go SDK sends int64 fields as float64 (`8.589934592e+09`) and modifies a template's
+    disk to use an existing volume (`modify_disks[].vm_volume_id`)."""
+    import requests
+    client, store = env
+    url, _ = served
+    token = requests.post(url + "/login", json={"username": "root", "password": "root"}).json()["data"]["token"]
+    headers = {"Authorization": token, "content-type": "application/json"}
+    from cloudtower.api import VmTemplateApi
+    prod = cluster_named(client, "prod")
+    src = blank_vm(client, prod, "go-src", vm_disks={"mount_new_create_disks": [
+        {"boot": i, "bus": "VIRTIO", "vm_volume": {"elf_storage_policy": "REPLICA_2_THIN_PROVISION",
+                                                   "size": (i + 1) * GiB, "name": f"go-src-{i}"}} for i in range(2)]})
+    out = wait(VmTemplateApi(client).clone_vm_template_from_vm([{"vm_id": src.id, "name": "go-tpl",
+                                                                 "cloud_init_supported": False}]), client)
+    tpl = store.get("VmTemplate", out[0].data.id)
+    n = len(tpl["vm_disks"])
+    assert n == 2
+    target = 1
+    vols = VmVolumeApi(client)
+    made = wait(vols.create_vm_volume([{"cluster_id": tpl["cluster"], "name": "go-swap", "size": GiB,
+                                        "elf_storage_policy": "REPLICA_2_THIN_PROVISION", "sharing": False}]), client)
+    vol_id = made[0].data.id
+    raw = ('[{"template_id": "%s", "cluster_id": "%s", "name": "go-vm", "is_full_copy": false, '
+           '"memory": 8.589934592e+09, "disk_operate": {"modify_disks": [{"disk_index": %d, "vm_volume_id": "%s"}], '
+           '"new_disks": {"mount_new_create_disks": [{"boot": 9, "bus": "VIRTIO", "vm_volume": {'
+           '"elf_storage_policy": "REPLICA_2_THIN_PROVISION", "size": 4.294967296e+09, "name": "go-disk"}}]}}}]'
+           % (tpl["id"], tpl["cluster"], target, vol_id))
+    r = requests.post(url + "/create-vm-from-template", data=raw, headers=headers)
+    assert r.status_code == 200, r.text
+    assert '"memory":8589934592,' in r.text
+    vm = get_vm(client, r.json()[0]["data"]["id"])
+    assert vm.memory == 8 * GiB and len(vm.vm_disks) == n + 1
+    got = vols.get_vm_volumes({"where": {"vm_disks_some": {"vm": {"id": vm.id}}}})
+    assert sorted(v.size for v in got) == [GiB, GiB, 4 * GiB] and vol_id in {v.id for v in got}
+    assert vols.get_vm_volumes({"where": {"id": vol_id}})[0].mounting is True

@@ -194,12 +194,14 @@ def vm_disk_rows(ctx: Ctx, vm: dict) -> list[dict]:
 
 
 def mounted_volume_ids(params: dict | None) -> list[str]:
-    """The existing volumes a creation's params mount (`vm_disks` and `disk_operate.new_disks`)."""
+    """The existing volumes a creation's params mount (`vm_disks`, `disk_operate`)."""
     params = params or {}
     out = []
     for disks in (params.get("vm_disks"), (params.get("disk_operate") or {}).get("new_disks")):
         if isinstance(disks, dict):
             out += [d.get("vm_volume_id") for d in disks.get("mount_disks") or [] if d.get("vm_volume_id")]
+    out += [m.get("vm_volume_id") for m in (params.get("disk_operate") or {}).get("modify_disks") or []
+            if isinstance(m, dict) and m.get("vm_volume_id")]
     return out
 
 

@@ -71,7 +71,7 @@ def _open(ctx: Ctx, form: dict, kind: str, n: int) -> dict:
         raise bad_request("size: the total size of the file is required and must be positive", "size: 必须大于 0")
     if n > size:
         raise bad_request(f"file: the chunk ({n} bytes) is larger than the declared size ({size})",
-                          f"file: 分片大于声明的文件大小")
+                          "file: 分片大于声明的文件大小")
     clusters = _clusters(ctx, form, kind)
     args = {k: v for k, v in form.items() if k not in ("upload_task_id",) and isinstance(v, str)}
     args["clusters"] = clusters

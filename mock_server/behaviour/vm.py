@@ -20,7 +20,7 @@ from .mutations import (body_items, chain, fill_required, locked_rows, map_param
                         respond, start_task)
 from .nics import attach_nics as insert_nics, nic_rows, prepare_nic, vlan_cluster
 from .storage import (attach_disks, check_disks, drop_volumes, has, mounted_volume_ids, new_disk, new_volume,
-                      to_bytes, vm_disk_rows, volumes_deleter)
+                      set_mounting, to_bytes, vm_disk_rows, volumes_deleter)
 
 
 def attach_nics(ctx: Ctx, vm: dict, params: Any) -> None:
@@ -230,6 +230,9 @@ def check_copy(ctx: Ctx, vm_like: dict, item: dict, specs: list, prefix: str) ->
         if not 0 <= idx < len(specs):
             raise bad_request(f"{prefix}disk_operate: disk_index {idx} is out of range (the template has "
                               f"{len(specs)} disks)", f"{prefix}disk_operate: 磁盘序号 {idx} 超出范围 (共 {len(specs)} 块)")
+    swaps = [{"vm_volume_id": m["vm_volume_id"], "bus": "VIRTIO", "boot": 0}
+             for m in op.get("modify_disks") or [] if m.get("vm_volume_id")]
+    check_disks(ctx, vm_like.get("cluster"), {"mount_disks": swaps}, prefix + "disk_operate.modify_disks.")
     check_disks(ctx, vm_like.get("cluster"), op.get("new_disks"), prefix + "disk_operate.new_disks.")
     if isinstance(item.get("vm_disks"), dict):
         check_disks(ctx, vm_like.get("cluster"), item["vm_disks"], prefix + "vm_disks.")
@@ -249,13 +252,18 @@ def copy_disks(ctx: Ctx, vm: dict, specs: list, disk_operate: dict | None = None
     op = disk_operate or {}
     removed = set((op.get("remove_disks") or {}).get("disk_index") or [])
     buses = {m.get("disk_index"): m["bus"] for m in op.get("modify_disks") or [] if m.get("bus")}
+    swaps = {m.get("disk_index"): m["vm_volume_id"] for m in op.get("modify_disks") or [] if m.get("vm_volume_id")}
     for i, (kind, size, bus, boot, policy) in enumerate(specs):
         if i in removed:
             continue
         cd = kind == "CD_ROM"
-        v = None if cd else new_volume(ctx, vm.get("cluster"), f"{vm['name']}-disk{i}", size, policy)
-        new_disk(ctx, vm["id"], v["id"] if v else None, bus=buses.get(i, bus), boot=boot if boot is not None else i,
-                 cd_rom=cd)
+        if i in swaps and not cd:       # the disk uses an existing volume instead of a copy
+            vid = swaps[i]
+        else:
+            v = None if cd else new_volume(ctx, vm.get("cluster"), f"{vm['name']}-disk{i}", size, policy)
+            vid = v["id"] if v else None
+        new_disk(ctx, vm["id"], vid, bus=buses.get(i, bus), boot=boot if boot is not None else i, cd_rom=cd)
+    set_mounting(ctx, swaps.values())
     if op.get("new_disks"):
         attach_disks(ctx, vm, op["new_disks"], prefix=prefix + "disk_operate.new_disks.")
 

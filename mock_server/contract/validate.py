@@ -114,10 +114,15 @@ class Validator:
 
     def coerce(self, schema: dict | None, value: Any) -> Any:
         """A request body after GraphQL input coercion (see Coercer); validate it after."""
+        fn = self.coercer(schema)
+        return value if fn is None else fn(value)
+
+    def coercer(self, schema: dict | None) -> Callable[[Any], Any] | None:
+        """The compiled coercion of request bodies of `schema` (None: nothing to coerce)."""
         coercer = self.__dict__.get("_coercer")
         if coercer is None:
             coercer = self.__dict__["_coercer"] = Coercer(self.contract)
-        return coercer.coerce(schema, value)
+        return coercer.compiled(schema)
 
     def compile(self, schema: dict, in_where: bool) -> Check:
         name = ref_name(schema) if len(schema) == 1 else None
@@ -296,6 +301,12 @@ def _same(v: Any) -> Any:
     return v
 
 
+def _integral(v: Any) -> Any:
+    if type(v) is float and v.is_integer() and abs(v) < 2 ** 63:
+        return int(v)
+    return v
+
+
 def _cloud_init_network(v: Any) -> Any:
     """The SDK's cloud-init example sends `net_mask` and no `type`: the address says which."""
     if isinstance(v, dict):
@@ -313,7 +324,8 @@ NORMALISERS: dict[str, Callable[[Any], Any]] = {"CloudInitNetWork": _cloud_init_
 class Coercer:
     """GraphQL input coercion, the pre-pass before validation of a request: wherever the
     schema expects a list, a single non-null value stands for a one-element list (`NOT: {}`
-    is `NOT: [{}]`, `id_in: "x"` is `id_in: ["x"]`), at any depth. Driven by the schemas
+    is `NOT: [{}]`, `id_in: "x"` is `id_in: ["x"]`), at any depth; an integral float where
+    an integer is expected is that integer. Driven by the schemas
     alone (compiled once per component, like the Validator); values of other shapes pass
     through unchanged for the validator to judge. Objects are rewritten in place."""
 
@@ -322,10 +334,11 @@ class Coercer:
         self._compiled: dict[str, Coerce | None] = {}
 
     def coerce(self, schema: dict | None, value: Any) -> Any:
-        if schema is None:
-            return value
-        fn = self._compile(schema)
+        fn = self.compiled(schema)
         return value if fn is None else fn(value)
+
+    def compiled(self, schema: dict | None) -> Coerce | None:
+        return None if schema is None else self._compile(schema)
 
     def _compile(self, schema: dict, seen: frozenset = frozenset()) -> Coerce | None:
         """A coercing function, or None when nothing under `schema` is a list."""
@@ -366,6 +379,8 @@ class Coercer:
                     return [inner(v)]
                 return [inner(x) for x in v]
             return as_list
+        if t == "integer":
+            return _integral          # 8589934592.0 (a Go client's float64) is the integer it names
         if t == "object":
             props = schema.get("properties") or {}
             fns = {k: f for k, f in ((k, self._compile(s, seen)) for k, s in props.items()) if f is not None}
