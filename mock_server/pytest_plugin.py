@@ -36,6 +36,7 @@ def pytest_addoption(parser):
         ("world", "scenario of the mock's world: default, large, xl, a scenario file or a recording", "default"),
         ("spec", "CloudTower OpenAPI document to serve instead of the installed SDK's contract", None),
         ("task-speed", "how fast mock tasks run (0 = instant)", "0"),
+        ("tls", "serve over HTTPS with a certificate made at start (1/true); .ca_file is its CA", "0"),
     )
     for name, help_, default in opts:
         group.addoption(f"--cloudtower-mock-{name}", dest=f"cloudtower_mock_{name.replace('-', '_')}",
@@ -67,6 +68,8 @@ class CloudTowerMock:
         self._thread = thread
         self.url = server.url
         self.api_url = self.url + "/v2/api"
+        self.ca_file: str | None = None          # the CA to trust when served over TLS
+        self._tls = None
         self.ns = namespace
         self._parent = parent
         self._token: str | None = None
@@ -204,19 +207,27 @@ class CloudTowerMock:
         root = self._parent or self
         with root._lock:
             if root._token is None:
-                from cloudtower import ApiClient, Configuration
+                from cloudtower import ApiClient
                 from cloudtower.api.user_api import UserApi
                 from cloudtower.models import LoginInput
                 cfg = self.state.config
-                client = ApiClient(Configuration(host=self.api_url))
+                client = ApiClient(self.configuration())
                 resp = UserApi(client).login(LoginInput(username=cfg.username, password=cfg.password))
                 root._token = resp.data.token
             return root._token
 
+    def configuration(self):
+        """An SDK Configuration for this mock (trusting its CA when it is served over TLS)."""
+        from cloudtower import Configuration
+        conf = Configuration(host=self.api_url)
+        if self.ca_file:
+            conf.ssl_ca_cert = self.ca_file
+        return conf
+
     def client(self):
         """A logged-in official-SDK ApiClient (bound to this view's namespace)."""
-        from cloudtower import ApiClient, Configuration
-        client = ApiClient(Configuration(host=self.api_url))
+        from cloudtower import ApiClient
+        client = ApiClient(self.configuration())
         client.configuration.api_key["Authorization"] = self.token()
         if self.ns:
             client.set_default_header(NAMESPACE_HEADER, self.ns)
@@ -224,11 +235,14 @@ class CloudTowerMock:
 
     def stop(self) -> None:
         self._server.stop()
+        if self._tls is not None:
+            self._tls.cleanup()
 
 
 def start_mock(world: str = "default", spec: str | None = None, task_speed: float = 0.0,
-               seed: int | None = None, **config) -> CloudTowerMock:
-    """Serve the mock in a background thread on a free port (what the session fixture does)."""
+               seed: int | None = None, tls: bool = False, **config) -> CloudTowerMock:
+    """Serve the mock in a background thread on a free port (what the session fixture does);
+    over HTTPS with `tls=True` (a certificate made now; the mock's `.ca_file` is its CA)."""
     from .app import create_app
     from .contract.loader import load_contract
     from .state import MockConfig
@@ -236,8 +250,15 @@ def start_mock(world: str = "default", spec: str | None = None, task_speed: floa
     app = create_app(cfg, contract=load_contract(spec))      # the world: a scenario or a recording
     app.config["MOCK_STATE"].world()
     from .server import serve_in_thread
-    server = serve_in_thread(app, threads=8)
-    return CloudTowerMock(app, server, server._thread)
+    files = None
+    if tls:
+        from .tls import make_certificate
+        files = make_certificate("127.0.0.1")
+    server = serve_in_thread(app, threads=8, ssl_adapter=files.adapter() if files else None)
+    mock = CloudTowerMock(app, server, server._thread)
+    if files is not None:
+        mock.ca_file, mock._tls = files.ca, files
+    return mock
 
 
 @pytest.fixture(scope="session")
@@ -247,8 +268,9 @@ def cloudtower_mock(pytestconfig):
         task_speed = float(speed) if speed is not None else 0.0
     except ValueError:
         raise pytest.UsageError(f"--cloudtower-mock-task-speed must be a number, got {speed!r}")
+    tls = str(_option(pytestconfig, "tls") or "0").strip().lower() in ("1", "true", "yes", "on")
     mock = start_mock(world=_option(pytestconfig, "world") or "default", spec=_option(pytestconfig, "spec"),
-                      task_speed=task_speed)
+                      task_speed=task_speed, tls=tls)
     yield mock
     mock.stop()
 

@@ -115,3 +115,21 @@ def test_bad_tls_flags_are_one_line_and_exit_2(args, words):
     proc = _serve(*args)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and words in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_plugin_mock_over_tls():
+    import os
+
+    from cloudtower.api.vm_api import VmApi
+    from cloudtower.models import GetVmsRequestBody
+
+    from mock_server.pytest_plugin import start_mock
+    mock = start_mock(tls=True)
+    try:
+        assert mock.url.startswith("https://127.0.0.1:") and os.path.isfile(mock.ca_file)
+        assert len(VmApi(mock.namespace("tls-view").client()).get_vms(GetVmsRequestBody(first=1))) == 1
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(mock.url + "/api/healthz")
+    finally:
+        mock.stop()
+    assert not os.path.exists(mock.ca_file)
