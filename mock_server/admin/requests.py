@@ -6,6 +6,8 @@ JSON subset), answered from the request journal.
         -> {"count": 1, "complete": true, ...}
     POST /_mock/requests/find   the same filter -> {"requests": [journal entries with bodies]}
 
+Without `namespace` in the body, the X-Mock-Namespace header of the call (if any) filters.
+
 `complete` is false when the journal has dropped older requests (it keeps the last
 `capacity`; see `serve --journal-size`): the count then covers only the kept ones. A body
 larger than the journal keeps (64 KiB) never matches a body filter.
@@ -18,7 +20,7 @@ from typing import Any
 from flask import Blueprint
 
 from ..stubs import json_subset
-from .common import AdminContext, AdminError, json_response, read_body
+from .common import AdminContext, AdminError, json_response, namespace_of, read_body
 from .spec import I, S, obj, op
 
 
@@ -42,7 +44,7 @@ def find_requests(ctx: AdminContext, flt: dict) -> tuple[list[dict], dict]:
             raise AdminError(f"operation: '{operation}' does not exist in CloudTower {ctx.state.contract.version}")
     pattern: Any = flt.get("body")
     has_pattern = "body" in flt and pattern is not None
-    entries = ctx.journal.entries(operation=operation, namespace=flt.get("namespace"),
+    entries = ctx.journal.entries(operation=operation, namespace=namespace_of(flt),
                                   status=flt.get("status"), full=has_pattern)
     if has_pattern:
         entries = [e for e in entries if "body" in e and json_subset(pattern, e["body"])]
