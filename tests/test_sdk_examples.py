@@ -588,3 +588,19 @@ def test_go_readme_template_disks_and_float_numbers(env, served):
     got = vols.get_vm_volumes({"where": {"vm_disks_some": {"vm": {"id": vm.id}}}})
     assert sorted(v.size for v in got) == [GiB, GiB, 4 * GiB] and vol_id in {v.id for v in got}
     assert vols.get_vm_volumes({"where": {"id": vol_id}})[0].mounting is True
+
+
+def test_package_and_ovf_uploads(env):
+    from cloudtower.api import CloudTowerApplicationApi, CloudTowerApplicationPackageApi, OvfApi
+    client, store = env
+    apps = CloudTowerApplicationApi(client)
+    done = apps.upload_cloud_tower_application_package(file=b"p" * 100, size="100", name="pkg.tar")[0]
+    assert (done.resource_type, done.status) == ("CLOUDTOWER_APPLICATION_PACKAGE", "SUCCESSED")
+    packages = CloudTowerApplicationPackageApi(client)
+    assert [p.name for p in packages.get_cloud_tower_application_packages({"where": {"name": "pkg.tar"}})] == \
+        ["pkg.tar"]
+    prod = cluster_named(client, "prod")
+    first = OvfApi(client).upload_elf_file(file=b"o" * 10, size="20", cluster_id=prod.id, name="a.ovf")
+    assert (first.resource_type, first.status, first.current_chunk) == ("OVF", "UPLOADING", 1)
+    last = OvfApi(client).upload_elf_file(file=b"o" * 10, upload_task_id=first.id)
+    assert (last.status, last.current_chunk) == ("SUCCESSED", 2)

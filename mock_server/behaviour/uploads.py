@@ -1,5 +1,6 @@
 """Chunked uploads as the SDK's upload example drives them (`upload-svt-image`,
-`upload-elf-image`, `upload-content-library-image`): multipart `file` chunks of at most
+`upload-elf-image`, `upload-content-library-image`; also `upload-cloudtower-application-package`
+and `upload-elf-file`, an OVF): multipart `file` chunks of at most
 8 MiB; the first chunk (no `upload_task_id`) opens an UploadTask of the image's resource type
 and declares the total `size` (with `size_unit`, bytes by default); every later chunk names
 that `upload_task_id`. Each chunk moves `current_chunk` on; when the declared size is in,
@@ -19,11 +20,14 @@ from .mutations import fill_required, not_found_id, now_iso, require_row
 from .storage import has, to_bytes
 
 CHUNK = 8 * 1024 * 1024
-KINDS = {   # operation: (UploadResourceType, image model)
+KINDS = {   # operation: (UploadResourceType, what the upload makes)
     "upload-svt-image": ("SVT_IMAGE", "SvtImage"),
     "upload-elf-image": ("ELF_IMAGE", "ElfImage"),
     "upload-content-library-image": ("CONTENT_LIBRARY_IMAGE", "ContentLibraryImage"),
+    "upload-cloudtower-application-package": ("CLOUDTOWER_APPLICATION_PACKAGE", "CloudTowerApplicationPackage"),
+    "upload-elf-file": ("OVF", None),          # an OVF / OVA, parsed later by its own operation
 }
+NO_CLUSTER = ("CLOUDTOWER_APPLICATION_PACKAGE",)
 
 
 def _received(ctx: Ctx) -> dict:
@@ -54,6 +58,8 @@ def _clusters(ctx: Ctx, form: dict, kind: str) -> list[str]:
         if not ids:
             raise bad_request("clusters: at least one cluster id is required", "clusters: 至少需要一个集群")
         return [require_row(ctx, "Cluster", i, "clusters")["id"] for i in ids]
+    if kind in NO_CLUSTER:
+        return []
     if not form.get("cluster_id"):
         raise bad_request("cluster_id: required for the first chunk", "cluster_id: 首个分片必须提供")
     return [require_row(ctx, "Cluster", form["cluster_id"], "cluster_id")["id"]]
@@ -113,7 +119,8 @@ def upload(ctx: Ctx, body: Any):
         got.pop(task["id"], None)
         make_image(ctx, model, task["args"], int(task["size"]))
     ctx.store.update("UploadTask", task["id"], changes)
-    return [ctx.store.render("UploadTask", ctx.store.get("UploadTask", task["id"]))]
+    answer = ctx.store.render("UploadTask", ctx.store.get("UploadTask", task["id"]))
+    return answer if ctx.op.response_kind == "bare" else [answer]
 
 
 def _version(value: Any) -> int:
@@ -136,10 +143,16 @@ def _image_row(ctx: Ctx, model: str, args: dict, size: int, cluster: str | None,
     return {k: v for k, v in row.items() if k in props}
 
 
-def make_image(ctx: Ctx, model: str, args: dict, size: int) -> None:
-    if not has(ctx, model):
+def make_image(ctx: Ctx, model: str | None, args: dict, size: int) -> None:
+    if model is None or not has(ctx, model):
         return
     store = ctx.store
+    if model == "CloudTowerApplicationPackage":
+        row = {"name": args.get("name"), "version": str(args.get("version") or "1.0.0"), "containers": {},
+               "images": {}, "architecture": "X86_64", "scosVersion": ""}
+        props = ctx.contract.resources[model].properties
+        store.insert(model, fill_required(ctx, model, {k: v for k, v in row.items() if k in props}))
+        return
     clusters = args.get("clusters") or []
     if model in ("SvtImage", "ElfImage"):
         row = _image_row(ctx, model, args, size, clusters[0] if clusters else None, "images")
