@@ -129,6 +129,12 @@ class Journal:
             return [_with_bodies(e) for e in items]
         return [{k: v for k, v in e.items() if k not in _HIDDEN} for e in items]
 
+    def get(self, seq: int) -> dict | None:
+        """One entry with its bodies, while the journal still keeps it."""
+        with self._lock:
+            found = next((e for e in self._entries if e["seq"] == seq), None)
+        return _with_bodies(found) if found is not None else None
+
 
 _HIDDEN = frozenset(("raw_body", "raw_response", "query", "_size"))
 
@@ -430,6 +436,7 @@ class JournalMiddleware:
             result = self.app(environ, _start)
             code = int(str(captured.get("status", "500")).split(" ", 1)[0])
             entry["status"] = code
+            entry["request_id"] = environ.get("cloudtower_mock.request_id")
             if "json" in captured.get("ctype", ""):
                 if type(result) is list:
                     chunks = result

@@ -33,6 +33,9 @@ def register(bp: Blueprint, ctx: AdminContext) -> None:
         from ..vnc.upgrade import consoles_of
         with state._lock:
             worlds = dict(state.worlds)
+        for w in worlds.values():
+            if w.tasks is not None:
+                w.tasks.settle()               # due task milestones take effect (revision moves)
         last = ctx.journal.entries(limit=1)
         return json_response({
             "clock": {"now": state.clock.now(), "iso": state.clock.iso(), "paused": state.clock.paused,

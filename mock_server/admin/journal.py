@@ -41,6 +41,13 @@ def register(bp: Blueprint, ctx: AdminContext) -> None:
                               "journal": ctx.journal.stats(),
                               "contract": {"version": state.contract.version, "source": state.contract.source}})
 
+    @bp.route("/journal/<int:seq>", methods=["GET"])
+    def journal_entry(seq: int):
+        entry = ctx.journal.get(seq)
+        if entry is None:
+            raise AdminError(f"no journal entry {seq} (the journal keeps the last {ctx.journal.maxlen})", 404)
+        return json_response(entry)
+
     @bp.route("/journal", methods=["DELETE"])
     def journal_clear():
         return json_response({"deleted": ctx.journal.clear()})
@@ -60,4 +67,7 @@ def paths() -> dict:
                                       "1: include request and response bodies (each cut at 64 KiB, marked "
                                       "body_cut / response_cut) and query strings")]),
             "delete": op("Clear the journal")},
+        "/journal/{seq}": {"get": op("One journal entry with its request body and answer (answers up to 64 KiB "
+                                     "are kept)", params=[{"name": "seq", "in": "path", "required": True,
+                                                          "schema": I}], not_found=True)},
     }
