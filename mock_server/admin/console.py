@@ -26,7 +26,7 @@ def register(bp: Blueprint, ctx: AdminContext) -> None:
             if vm is None:
                 raise AdminError(f"no VM {vm_id} in namespace {ns or 'default'}", 404)
             info = console_info(state, ns, world, vm, *origins(request.environ))
-        return json_response({**info, "vm": vm_id, "status": vm.get("status"), "refused": refusal(vm)})
+        return json_response({**info, "vm": vm_id, "name": vm.get("name"), "status": vm.get("status"), "refused": refusal(vm)})
 
     @bp.route("/status", methods=["GET"])
     def status():

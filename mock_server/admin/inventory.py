@@ -20,7 +20,8 @@ from .spec import I, S, op, path_param, query_param
 
 MAX_PAGE = 500
 SUMMARY_FIELDS = ("name", "status", "entityAsyncStatus", "local_id", "vcpu", "memory", "size", "progress",
-                  "description", "key", "value", "username", "ip", "management_ip", "type", "in_recycle_bin")
+                  "description", "key", "value", "username", "ip", "management_ip", "ip_address", "mac_address",
+                  "model", "type", "in_recycle_bin")
 
 
 def world_of(state, namespace: str | None):
@@ -37,7 +38,7 @@ def world_of(state, namespace: str | None):
 
 
 def label(row: dict) -> str:
-    for key in ("name", "username", "description", "key", "local_id"):
+    for key in ("name", "username", "description", "key", "mac_address", "local_id"):
         v = row.get(key)
         if isinstance(v, str) and v:
             return v
@@ -119,7 +120,7 @@ def vm_tree(store, vm: dict) -> dict:
         return store.get(model, rid) if isinstance(rid, str) and model in store.tables else None
 
     def ref(model, row):
-        return None if row is None else {"type": model, **summary(store, model, row)}
+        return None if row is None else {"model": model, **summary(store, model, row)}
 
     disks = []
     for did in store.related_ids("Vm", vm, "vm_disks") or []:

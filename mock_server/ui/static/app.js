@@ -3,6 +3,8 @@
 'use strict';
 
 const PAGE = 50;
+const KEY_TYPES = ['Datacenter', 'Cluster', 'Host', 'Vm', 'VmDisk', 'VmVolume', 'IscsiLun', 'VmNic', 'VmSnapshot',
+  'IscsiLunSnapshot', 'VmTemplate', 'Task', 'User'];
 const POLL_MS = 1000;
 const app = {
   ns: localStorage.getItem('ctm.ns') || 'default',
@@ -212,10 +214,14 @@ async function viewInventory(main, view, args, params) {
 
   async function loadTree() {
     const inv = await api('GET', `/inventory${nsq()}`);
-    counts.replaceChildren(...Object.entries(inv.counts).map(([type, n]) =>
-      h('button', { class: `chip${type === s.type ? ' on' : ''}`, dataset: { type }, onclick: () => {
-        s.type = type; s.skip = 0; s.host = s.cluster = s.filterLabel = ''; save(); loadTree(); loadList();
-      } }, `${type} `, h('b', {}, n))));
+    const chip = ([type, n]) => h('button', { class: `chip${type === s.type ? ' on' : ''}`, dataset: { type }, onclick: () => {
+      s.type = type; s.skip = 0; s.host = s.cluster = s.filterLabel = ''; save(); loadTree(); loadList();
+    } }, `${type} `, h('b', {}, n));
+    const all = Object.entries(inv.counts);
+    const key = KEY_TYPES.filter((t) => t in inv.counts).map((t) => [t, inv.counts[t]]);
+    const wasOpen = counts.querySelector('details') && counts.querySelector('details').open;
+    counts.replaceChildren(...key.map(chip), h('details', { class: 'all-types', open: wasOpen || (!KEY_TYPES.includes(s.type) && s.type in inv.counts) },
+      h('summary', {}, `all ${all.length} resource types`), h('div', { class: 'counts' }, all.map(chip))));
     const node = (kind, item, onpick, on) => h('span', { class: `node${on ? ' on' : ''}`, onclick: onpick },
       h('span', { class: 'kind' }, kind), item.label, item.vms !== undefined ? h('span', { class: 'n' }, `${item.vms} VMs`) : '');
     const pick = (key, item) => () => {
@@ -251,6 +257,7 @@ async function viewInventory(main, view, args, params) {
       page.items.length ? h('table', { id: 'records-table' }, h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))),
         h('tbody', {}, rows)) : h('p', { class: 'empty' }, `No ${s.type} matches.`),
       pager(page, (skip) => { s.skip = skip; save(); loadList(); }));
+    table.dataset.q = s.q;               // what the list shows now (tests wait on it)
   }
 
   await Promise.all([loadTree(), loadList()]);
@@ -259,8 +266,8 @@ async function viewInventory(main, view, args, params) {
 
 function summaryText(it) {
   const bits = [];
-  for (const k of ['vcpu', 'memory', 'size', 'type', 'ip', 'management_ip', 'key', 'value', 'username']) {
-    if (it[k] === undefined || it[k] === null || it[k] === '') continue;
+  for (const k of ['vcpu', 'memory', 'size', 'type', 'ip', 'management_ip', 'ip_address', 'mac_address', 'model', 'key', 'value', 'username']) {
+    if (it[k] === undefined || it[k] === null || it[k] === '' || it[k] === it.label) continue;
     bits.push(`${k} ${k === 'memory' || k === 'size' ? fmtBytes(it[k]) : it[k]}`);
   }
   for (const k of ['vm', 'host', 'cluster']) if (it[k]) bits.push(`${k} ${it[k].label}`);
@@ -309,7 +316,7 @@ function vmPanels(d) {
   const disks = t.disks.length ? h('table', { id: 'vm-disks' },
     h('thead', {}, h('tr', {}, ['Disk', 'Bus', 'Boot', 'Volume', 'Size', 'LUN'].map((c) => h('th', {}, c)))),
     h('tbody', {}, t.disks.map((x) => h('tr', {},
-      h('td', {}, link('VmDisk', x.disk.id, x.disk.type || 'disk')), h('td', {}, x.disk.bus || ''),
+      h('td', {}, link('VmDisk', x.disk.id, `${x.disk.type === 'CD_ROM' ? 'CD-ROM' : 'Disk'} ${x.disk.boot ?? ''}`)), h('td', {}, x.disk.bus || ''),
       h('td', {}, x.disk.boot ?? ''),
       h('td', {}, x.volume ? link('VmVolume', x.volume.id, x.volume.label) : h('span', { class: 'muted' }, 'none (CD-ROM)')),
       h('td', { class: 'num' }, x.volume ? fmtBytes(x.volume.size) : ''),
@@ -366,10 +373,10 @@ async function viewTasks(main, view, args, params) {
         h('td', {}, t.description), h('td', {}, badge(t.status)),
         h('td', { class: 'nowrap' }, h('span', { class: `progress ${t.status}` }, h('i', { style: `width:${Math.round((t.progress || 0) * 100)}%` })),
           ' ', h('span', { class: 'pct small' }, `${Math.round((t.progress || 0) * 100)}%`)),
-        h('td', { class: 'num' }, fmtSecs(t.duration)),
+        h('td', { class: 'num nowrap' }, fmtSecs(t.duration)),
         h('td', { class: 'error small' }, t.error_message || ''),
         h('td', {}, t.resource_type && t.resource_id ? link(t.resource_type, t.resource_id, `${t.resource_type}`) : ''),
-        h('td', { class: 'small muted' }, (t.local_created_at || '').replace('T', ' ').replace(/\.\d+Z$/, 'Z'))))))
+        h('td', { class: 'small muted nowrap' }, (t.local_created_at || '').replace('T', ' ').replace(/\.\d+Z$/, 'Z'))))))
       : h('p', { class: 'empty' }, 'No tasks yet: mutations through the API create them.'),
     pager(page, (skip) => { s.skip = skip; load(); }));
   }
@@ -545,7 +552,7 @@ async function viewControl(main, view) {
   async function refresh() {
     const [ck, fl, nss] = await Promise.all([api('GET', '/clock'), api('GET', '/faults'), api('GET', '/namespaces')]);
     if (!view.alive) return;
-    clockBox.replaceChildren(h('dl', { class: 'kv' }, h('dt', {}, 'now'), h('dd', { id: 'clock-now' }, ck.iso),
+    clockBox.replaceChildren(h('dl', { class: 'kv compact' }, h('dt', {}, 'now'), h('dd', { id: 'clock-now' }, ck.iso),
       h('dt', {}, 'state'), h('dd', { id: 'clock-state' }, ck.paused ? 'paused' : 'running'), h('dt', {}, 'speed'), h('dd', {}, `${ck.speed}×`)));
     faultsBox.replaceChildren(fl.faults.length ? h('table', { id: 'faults-table' },
       h('thead', {}, h('tr', {}, ['Id', 'Kind', 'Scope', 'Operation', 'Details', 'Hits', ''].map((c) => h('th', {}, c)))),
@@ -587,7 +594,7 @@ async function viewConsole(main, view, args) {
   const [vmId] = args;
   const info = await api('POST', '/console', { vm: vmId, namespace: app.ns });
   const head = h('div', {}, h('div', { class: 'crumbs' }, h('a', { href: '#/inventory' }, 'Inventory'), ' › ',
-    link('Vm', vmId, 'VM'), ' › console'));
+    link('Vm', vmId, info.name || 'VM'), ' › console'));
   if (info.refused) {
     main.replaceChildren(head, h('div', { class: 'panel' }, h('h2', {}, 'Console unavailable'), h('p', { class: 'error', id: 'console-refused' }, info.refused)));
     return;
