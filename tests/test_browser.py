@@ -99,7 +99,10 @@ def test_task_progress_moves_on_the_page(mock, api, driver):
         text_in(driver, row, "SUCCESSED")
         text_in(driver, row + " .pct", "100%")
         css(driver, "#task-filters [data-status=SUCCESSED]").click()
+        css(driver, "#task-filters [data-status=SUCCESSED].on")
         text_in(driver, row, "SUCCESSED")
+        statuses = {td.text for td in driver.find_elements(By.CSS_SELECTOR, "#tasks-table tbody td:nth-child(2)")}
+        assert statuses == {"SUCCESSED"}
     finally:
         mock.admin("POST", "/clock/resume")
 

@@ -65,5 +65,5 @@ class AdminValidator:
                 except ValueError:
                     raise AdminError(f"query parameter '{name}' must be an integer, got {value[:40]!r}") from None
             enum = schema.get("enum")
-            if enum and value.lower() not in enum:
+            if enum and value not in enum and value.lower() not in enum:
                 raise AdminError(f"query parameter '{name}': {value[:40]!r} is not one of {', '.join(enum)}")
