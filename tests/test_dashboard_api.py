@@ -78,7 +78,7 @@ def test_task_center_and_journal_bodies(mock, api):
     last = entries[-1]
     assert last["request_id"] == r.headers["x-tower-request-id"]
     full = get(mock, f"/journal/{last['seq']}").json()
-    assert full["body"]["data"][0]["name"] == "j-snap" and full["response"][0]["task_id"] == task_id
+    assert full["body"]["data"][0]["name"] == "j-snap" and full["response_body"][0]["task_id"] == task_id
     assert get(mock, "/journal/999999").status_code == 404
 
 

@@ -67,7 +67,7 @@ def paths() -> dict:
                                       "1: include request and response bodies (each cut at 64 KiB, marked "
                                       "body_cut / response_cut) and query strings")]),
             "delete": op("Clear the journal")},
-        "/journal/{seq}": {"get": op("One journal entry with its request body and answer (answers up to 64 KiB "
-                                     "are kept)", params=[{"name": "seq", "in": "path", "required": True,
+        "/journal/{seq}": {"get": op("One journal entry with its request and response bodies (each cut at 64 KiB, "
+                                     "marked when cut)", params=[{"name": "seq", "in": "path", "required": True,
                                                           "schema": I}], not_found=True)},
     }
