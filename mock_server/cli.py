@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--source", default="LOCAL")
     serve.add_argument("--threads", type=_number(int, 1, 1024, "an integer"), default=16)
     serve.add_argument("--admin-token", default=None, help="protect /_mock/ with this token")
+    serve.add_argument("--vnc-port", type=PORT, default=None, metavar="PORT",
+                       help="also serve VM consoles as plain RFB over TCP here (desktop VNC viewers)")
     serve.add_argument("--state-file", default=None, help="keep the world across restarts in this file")
     serve.add_argument("--lenient", action="store_true",
                        help="accept unknown keys in closed schemas (strict by default)")
@@ -273,9 +275,15 @@ def serve(args) -> int:
     if tls is not None:
         print(f"  TLS: {'certificate made at start; trust its CA file ' + tls.ca if tls.ca else 'certificate ' + tls.cert}"
               + (f" (SDK: configuration.ssl_ca_cert; curl --cacert {tls.ca})" if tls.ca else ""), flush=True)
+    vnc = _vnc_listener(state, config.host, args.vnc_port)
+    if isinstance(vnc, int):
+        server.stop()
+        return vnc
     try:
         server.run_until_signal()          # SIGTERM / SIGINT: a bounded, clean stop
     finally:
+        if vnc is not None:
+            vnc.stop()
         server.stop()
         if tls is not None:
             tls.cleanup()
@@ -283,6 +291,19 @@ def serve(args) -> int:
             state_file.stop()              # the last write, after no answer can leave any more
     logging.getLogger("cloudtower_mock").info("stopped in %.2f s", server.stop_seconds or 0.0)
     return 0
+
+
+def _vnc_listener(state, host: str, port: int | None):
+    """The --vnc-port listener, started (None without the flag), or an exit status."""
+    if port is None:
+        return None
+    from .vnc.tcp import VncListener
+    try:
+        vnc = VncListener(state, host, port).start()
+    except OSError as e:
+        return _fail(f"cannot listen on {host}:{port} for VNC: {e.strerror or e}")
+    print(f"  VNC: consoles as plain RFB on {host}:{vnc.port} (type a console token or a VM name)", flush=True)
+    return vnc
 
 
 def _tls(args):

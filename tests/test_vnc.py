@@ -137,3 +137,34 @@ def test_open_consoles_do_not_hold_up_a_stop():
         with pytest.raises((EOFError, OSError)):
             c.request(False)
             c.read_update()
+
+
+def test_plain_tcp_consoles_for_desktop_viewers(mock, api):
+    from mock_server.vnc.tcp import VncListener
+    from rfb_client import TcpSocket
+    vm = running_vm(mock, api, 3)
+    vnc = VncListener(mock.state, "127.0.0.1", 0).start()
+    try:
+        c = RfbClient(TcpSocket("127.0.0.1", vnc.port))
+        c.request(False)
+        c.read_update()
+        assert any(line.startswith("console>") for line in c.text())
+        c.key("no-such-vm\n")
+        c.request(True)
+        c.read_update()
+        assert any("no VM named no-such-vm" in line for line in c.text())
+        c.key(vm["name"] + "\n")
+        c.request(True)
+        c.read_update()
+        assert c.text()[0] == f"CloudTower mock console: {vm['name']}"
+        c.s.close()
+        # a console token opens it too (pasted, as a viewer's clipboard sends it)
+        raw = parse_qs(urlsplit(vnc_info(mock, api, vm["id"]).json()["direct"]).query)["token"][0]
+        c = RfbClient(TcpSocket("127.0.0.1", vnc.port))
+        c.s.write(b"\x06\x00\x00\x00" + len(raw).to_bytes(4, "big") + raw.encode())
+        c.key("\n")
+        c.request(False)
+        c.read_update()
+        assert c.text()[0] == f"CloudTower mock console: {vm['name']}"
+    finally:
+        vnc.stop()

@@ -61,7 +61,8 @@ class Console:
     """A text terminal drawn into a Framebuffer; `dirty` holds the rows changed since the
     last `take_dirty()`."""
 
-    def __init__(self, vm: dict, host_name: str = "", now: Callable[[], float] = time.time):
+    def __init__(self, vm: dict, host_name: str = "", now: Callable[[], float] = time.time,
+                 greet: bool = True):
         self.fb = Framebuffer()
         self.grid = [[(" ", FG)] * COLS for _ in range(ROWS)]
         self.dirty: set[int] = set(range(ROWS))
@@ -73,8 +74,11 @@ class Console:
         self.user = ""
         self.line = ""
         self.cur_row, self.cur_col = HEADER_ROWS, 0
+        self.switch: tuple | None = None      # (console, source): what the session shows next
         self.fb.fill(0, 0, WIDTH, HEIGHT, BG)
         self._header()
+        if not greet:
+            return
         self.write(f"{vm.get('os') or 'Linux'} {self.hostname} tty1", DIM)
         self.newline()
         self.newline()
@@ -228,6 +232,44 @@ class Console:
         self.newline()
         self.write(reason, RED)
         self.mode = "closed"
+
+
+class ChooserConsole(Console):
+    """The first screen of a plain-TCP console (`serve --vnc-port`): type (or paste) a console
+    token, or without an admin token a VM's name or id; `resolve(text)` answers (console,
+    source) or the reason it cannot open."""
+
+    def __init__(self, resolve: Callable[[str], tuple | str], hint: str, now: Callable[[], float] = time.time):
+        super().__init__({"name": "choose a VM", "status": "VNC"}, now=now, greet=False)
+        self.resolve = resolve
+        self.mode = "choose"
+        for line in ("cloudtower-mock serves every VM's console on this port.", hint, ""):
+            self.write(line, DIM)
+            self.newline()
+        self.prompt()
+
+    def prompt(self) -> None:
+        if self.mode == "choose":
+            self.write("console> ")
+        else:
+            super().prompt()
+
+    def paste(self, text: str) -> None:
+        for ch in text:
+            if 0x20 <= ord(ch) <= 0x7E:
+                self.key(ch)
+
+    def _enter(self, line: str) -> None:
+        if not line.strip():
+            self.prompt()
+            return
+        answer = self.resolve(line.strip())
+        if isinstance(answer, str):
+            self.write(answer, RED)
+            self.newline()
+            self.prompt()
+            return
+        self.switch = answer
 
 
 def _hostname(name: str) -> str:

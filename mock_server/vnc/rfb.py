@@ -156,15 +156,25 @@ class RfbSession:
             ch = _KEYS.get(key) or (chr(key) if 0x20 <= key <= 0x7E else None)
             if down and ch is not None:
                 self.console.key(ch)
+                self._maybe_switch()
         elif kind == 5:                                         # PointerEvent
             t.read(5)
         elif kind == 6:                                         # ClientCutText
             n = struct.unpack(">3xI", t.read(7))[0]
             if n > 1 << 20:
                 raise ValueError("cut text too long")
-            t.read(n)
+            text = t.read(n).decode("latin-1")
+            paste = getattr(self.console, "paste", None)
+            if paste is not None:                               # the chooser takes a pasted token
+                paste(text)
         else:
             raise ValueError(f"unknown client message type {kind}")
+
+    def _maybe_switch(self) -> None:
+        if self.console.switch is not None:
+            self.console, self.source = self.console.switch
+            self.full = True
+            self.console.render_dirty()
 
     def _flush(self) -> None:
         if self.want is None:
