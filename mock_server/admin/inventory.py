@@ -100,6 +100,10 @@ def page(store, model: str, q: str | None, host: str | None, cluster: str | None
         exact = store.get(model, q)
         if exact is not None and not host and not cluster:
             return {"items": [summary(store, model, exact)], "total": 1, "skip": 0, "first": first}
+    if not (q or host or cluster):                  # a plain page: no scan of the whole table
+        ids = table.ordered_ids()
+        items = [summary(store, model, table.rows[rid]) for rid in ids[skip:skip + first]]
+        return {"items": items, "total": len(ids), "skip": skip, "first": first}
     needle = (q or "").lower()
     matched = []
     for rid in table.ordered_ids():
