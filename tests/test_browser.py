@@ -141,6 +141,16 @@ def test_reset_from_the_page(mock, api, driver):
     assert count() == before
 
 
+def test_a_bad_state_file_gets_the_apis_message(mock, driver, tmp_path):
+    bad = tmp_path / "not-a-state.json"
+    bad.write_text('{"format": "something else"}')
+    expected = requests.post(mock.url + "/_mock/state", data=bad.read_bytes()).json()["message"]
+    driver.get(mock.url + "/_mock/ui/#/control")
+    css(driver, "#import-file").send_keys(str(bad))
+    css(driver, "#import").click()
+    text_in(driver, "#flash.error", expected[:60])
+
+
 def test_console_shows_the_vm_name_in_the_framebuffer(mock, api, driver):
     vm = api.post(mock.api_url + "/get-vms", json={"where": {"status": "RUNNING"}, "first": 1}).json()[0]
     driver.get(mock.url + f"/_mock/ui/#/r/Vm/{vm['id']}")
