@@ -60,6 +60,14 @@ def env(served):
     login(client, "root", "root")
     yield client, store
     client.close()
+    try:        # the world's invariant checker, where the checkout has one
+        from mock_server.invariants import assert_sound
+    except ImportError:
+        return
+    with store.lock:
+        if world.tasks is not None:
+            world.tasks.settle()
+    assert_sound(store, "after the workflow")
 
 
 def wait(results, client):
@@ -336,18 +344,37 @@ def hosts_of(client, cluster_id):
     return HostApi(client).get_hosts({"where": {"cluster": {"id": cluster_id}}, "orderBy": "name_ASC"})
 
 
-def set_host_state(store, host_id, state):
-    with store.lock:
-        h = store.get("Host", host_id)
-        store.update("Host", host_id, {"host_state": dict(h.get("host_state") or {
-            "enter_maintenance_time": "2025-01-01T00:00:00.000Z", "maintenance_job_id": ""}, state=state)})
+def into_maintenance(client, host_id):
+    """Put a host into maintenance the way a client does: precheck, then enter shutting down
+    what cannot move (VMs with pass-through devices); the other running VMs move off."""
+    hosts = HostApi(client)
+    check = hosts.enter_maintenance_mode_pre_check({"where": {"id": host_id}})
+    wait_tasks([check.task_id], client, interval=0.01, timeout=10)
+    result = hosts.enter_maintenance_mode_precheck_result({"where": {"task_id": check.task_id}})
+    assert result.done
+    out = hosts.enter_maintenance_mode({"where": {"host_id": host_id},
+                                        "data": {"shutdown_vms": [s.vm_uuid for s in result.shutdown_vms]}})
+    wait_tasks([out.task_id], client, interval=0.01, timeout=10)
+    return [s.vm_uuid for s in result.shutdown_vms]
+
+
+def free_memory(client, host):
+    vms = VmApi(client).get_vms({"where": {"host": {"id": host.id}, "status_in": ["RUNNING", "SUSPENDED"]}})
+    return host.total_memory_bytes - host.os_memory_bytes - sum(v.memory for v in vms)
+
+
+def fill(client, cluster, host, keep=GiB):
+    """A running VM taking all of `host`'s free memory but `keep`."""
+    host = HostApi(client).get_hosts({"where": {"id": host.id}})[0]
+    return blank_vm(client, cluster, f"filler-{host.name}", status="RUNNING", host_id=host.id,
+                    memory=free_memory(client, host) - keep)
 
 
 def test_running_vm_gets_a_host_of_its_cluster_out_of_maintenance(env):
     client, store = env
     prod = cluster_named(client, "prod")
     hosts = hosts_of(client, prod.id)
-    set_host_state(store, hosts[0].id, "MAINTENANCE_MODE")
+    into_maintenance(client, hosts[0].id)
     vm = blank_vm(client, prod, "placed", status="RUNNING")
     assert vm.status == "RUNNING" and vm.host is not None
     assert vm.host.id in {h.id for h in hosts[1:]}
@@ -368,15 +395,16 @@ def test_migrate_auto_stays_in_cluster_and_avoids_maintenance(env):
     prod = cluster_named(client, "prod")
     hosts = hosts_of(client, prod.id)
     api = VmApi(client)
+    into_maintenance(client, hosts[1].id)
     vm = blank_vm(client, prod, "mover", status="RUNNING", host_id=hosts[0].id)
     assert vm.host.id == hosts[0].id
-    set_host_state(store, hosts[1].id, "MAINTENANCE_MODE")
     wait(api.migrate_vm({"where": {"id": vm.id}}), client)
     assert get_vm(client, vm.id).host.id == hosts[2].id
     # to a named host: the README's "migrate to a host"
     refused(api.migrate_vm, {"where": {"id": vm.id}, "data": {"host_id": hosts[1].id}}, fragment="maintenance")
     wait(api.migrate_vm({"where": {"id": vm.id}, "data": {"host_id": hosts[0].id}}), client)
     assert get_vm(client, vm.id).host.id == hosts[0].id
+    refused(api.migrate_vm, {"where": {"id": vm.id}, "data": {"host_id": hosts[0].id}}, fragment="already")
     other = hosts_of(client, cluster_named(client, "dev").id)[0]
     refused(api.migrate_vm, {"where": {"id": vm.id}, "data": {"host_id": other.id}}, fragment="not in the cluster")
 
@@ -388,14 +416,15 @@ def test_no_room_is_refused(env):
     refused(api.create_vm, [{"cluster_id": prod.id, "name": "huge", "ha": False, "cpu_cores": 1, "cpu_sockets": 1,
                              "memory": 4096 * GiB, "status": "RUNNING", "firmware": "BIOS", "vm_nics": [],
                              "vm_disks": {}}], fragment="No host")
-    big = blank_vm(client, prod, "big", memory=500 * GiB)
+    hosts = hosts_of(client, prod.id)
+    big = blank_vm(client, prod, "big", memory=max(free_memory(client, h) for h in hosts) + GiB)
     refused(api.start_vm, {"where": {"id": big.id}}, fragment="No host")
     assert get_vm(client, big.id).status == "STOPPED"
-    hosts = hosts_of(client, prod.id)
-    vm = blank_vm(client, prod, "small", status="RUNNING", host_id=hosts[0].id)
+    vm = blank_vm(client, prod, "small", status="RUNNING", host_id=hosts[0].id, memory=2 * GiB)
     for h in hosts[1:]:
-        set_host_state(store, h.id, "MAINTENANCE_MODE")
+        fill(client, prod, h)
     refused(api.migrate_vm, {"where": {"id": vm.id}}, fragment="No host")
+    refused(api.migrate_vm, {"where": {"id": vm.id}, "data": {"host_id": hosts[1].id}}, fragment="memory free")
 
 
 # ------------------------------------------------------------------ maintenance
@@ -415,17 +444,27 @@ def test_maintenance_mode_round_trip(env):
     assert check.task_id
     wait_tasks([check.task_id], client, interval=0.01, timeout=10)
     result = hosts_api.enter_maintenance_mode_precheck_result({"where": {"task_id": check.task_id}})
-    assert result.done is True and result.shutdown_vms == []
+    assert result.done is True
+    # what cannot move (pass-through devices tie a VM to its host) is to be shut down
+    pinned = {v.local_id for v in api.get_vms({"where": {"id_in": sorted(running)}})
+              if v.usb_devices or getattr(v, "gpu_devices", None)}
+    assert {s.vm_uuid for s in result.shutdown_vms} == pinned and vm.local_id not in pinned
+    refused(hosts_api.enter_maintenance_mode, {"where": {"host_id": host.id}, "data": {"shutdown_vms": []}},
+            fragment="shutdown_vms") if pinned else None
 
-    entered = hosts_api.enter_maintenance_mode({"where": {"host_id": host.id}, "data": {"shutdown_vms": []}})
+    entered = hosts_api.enter_maintenance_mode({"where": {"host_id": host.id},
+                                                "data": {"shutdown_vms": sorted(pinned)}})
     assert entered.data.id == host.id
     wait_tasks([entered.task_id], client, interval=0.01, timeout=10)
     after = hosts_api.get_hosts({"where": {"id": host.id}})[0]
     assert after.host_state.state == "MAINTENANCE_MODE"
     assert after.running_vm_num == 0
     assert api.get_vms({"where": {"host": {"id": host.id}, "status": "RUNNING"}}) == []
-    moved = api.get_vms({"where": {"id_in": sorted(running)}})
-    assert all(v.status in ("RUNNING", "SUSPENDED") and v.host.id in {h.id for h in hosts[1:]} for v in moved)
+    for v in api.get_vms({"where": {"id_in": sorted(running)}}):
+        if v.local_id in pinned:
+            assert v.status == "STOPPED"
+        else:
+            assert v.status in ("RUNNING", "SUSPENDED") and v.host.id in {h.id for h in hosts[1:]}
     # a second host of the cluster may not follow; starting on it is refused
     refused(hosts_api.enter_maintenance_mode, {"where": {"host_id": hosts[1].id}, "data": {}},
             fragment="already in maintenance")
@@ -445,15 +484,15 @@ def test_maintenance_refusals(env):
     hosts_api = HostApi(client)
     dev = cluster_named(client, "dev")
     a, b = hosts_of(client, dev.id)[:2]
-    set_host_state(store, b.id, "MAINTENANCE_MODE")
+    into_maintenance(client, b.id)
     # the last usable host of a cluster
     refused(hosts_api.enter_maintenance_mode_pre_check, {"where": {"id": a.id}}, fragment="maintenance")
     refused(hosts_api.enter_maintenance_mode, {"where": {"host_id": a.id}, "data": {}}, fragment="maintenance")
     refused(hosts_api.enter_maintenance_mode_precheck_result, {"where": {"task_id": "nope"}}, fragment="nope")
+    out = hosts_api.exit_maintenance_mode({"where": {"host_id": b.id}, "data": {}})
+    wait_tasks([out.task_id], client, interval=0.01, timeout=10)
     # running VMs with nowhere to go must be shut down
-    set_host_state(store, b.id, "IN_USE")
-    with store.lock:
-        store.update("Host", b.id, {"total_memory_bytes": 8 * GiB, "os_memory_bytes": 0})
+    fill(client, dev, b, keep=8 * GiB)
     vm = blank_vm(client, dev, "stuck", status="RUNNING", host_id=a.id, memory=16 * GiB)
     check = hosts_api.enter_maintenance_mode_pre_check({"where": {"id": a.id}})
     wait_tasks([check.task_id], client, interval=0.01, timeout=10)
@@ -482,7 +521,12 @@ def test_entering_is_a_visible_state(served, env):
     eng.instant = False
     state.config.task_speed, speed = 1.0, state.config.task_speed
     try:
-        out = HostApi(client).enter_maintenance_mode({"where": {"host_id": host.id}, "data": {}})
+        check = HostApi(client).enter_maintenance_mode_pre_check({"where": {"id": host.id}})
+        with store.lock:
+            eng.settle_all()
+        result = HostApi(client).enter_maintenance_mode_precheck_result({"where": {"task_id": check.task_id}})
+        out = HostApi(client).enter_maintenance_mode({"where": {"host_id": host.id}, "data": {
+            "shutdown_vms": [s.vm_uuid for s in result.shutdown_vms]}})
         got = HostApi(client).get_hosts({"where": {"id": host.id}})[0]
         assert got.host_state.state == "ENTERING_MAINTENANCE_MODE"
         assert got.host_state.maintenance_job_id == out.task_id

@@ -66,14 +66,36 @@ def cluster_hosts(ctx: Ctx, cluster_id: str | None) -> list[dict]:
     return sorted(ctx.store.find_by("Host", "cluster", cluster_id), key=lambda h: (h.get("name") or "", h["id"]))
 
 
+PASS_THROUGH = (("usb_devices", "UsbDevice"), ("gpu_devices", "GpuDevice"))
+
+
+def pinned_host(ctx: Ctx, vm: dict) -> dict | None:
+    """The host whose USB / GPU devices the VM uses (a pass-through device ties it there)."""
+    if not vm.get("id"):
+        return None
+    store = ctx.store
+    res = ctx.contract.resources.get("Vm")
+    for rel, model in PASS_THROUGH:
+        if res is None or rel not in res.relations or model not in store.tables:
+            continue
+        for did in store.related_ids("Vm", vm, rel) or ():
+            dev = store.get(model, did)
+            host = store.get("Host", dev.get("host")) if dev and dev.get("host") else None
+            if host is not None:
+                return host
+    return None
+
+
 def candidates(ctx: Ctx, vm: dict, *, exclude: Iterable[str] = (), promised: dict | None = None) -> list[dict]:
-    """Usable hosts of the VM's cluster with room for it, most free memory first."""
+    """Usable hosts of the VM's cluster with room for it, most free memory first (only the
+    host of its pass-through devices for a VM that has some)."""
     skip = set(exclude)
     promised = promised or {}
     need = int(vm.get("memory") or 0)
+    pinned = pinned_host(ctx, vm)
     out = []
     for h in cluster_hosts(ctx, vm.get("cluster")):
-        if h["id"] in skip or why_unusable(h) is not None:
+        if h["id"] in skip or why_unusable(h) is not None or (pinned is not None and h["id"] != pinned["id"]):
             continue
         room = free_memory(ctx, h, ignore=[vm["id"]], extra=promised.get(h["id"], 0))
         if room >= need:
@@ -109,6 +131,12 @@ def check_host(ctx: Ctx, vm: dict, host_id: str, field: str, *, promised: dict |
     if vm.get("cluster") and host.get("cluster") != vm.get("cluster"):
         raise bad_request(f"{field}: host {host.get('name')} ({host_id}) is not in the cluster of VM "
                           f"{vm.get('name')}", f"{field}: 主机 {host.get('name')} 不在虚拟机 {vm.get('name')} 所在的集群")
+    pinned = pinned_host(ctx, vm)
+    if pinned is not None and pinned["id"] != host["id"]:
+        raise bad_request(f"{field}: VM {vm.get('name')} uses pass-through devices of host {pinned.get('name')}; it "
+                          f"cannot run on host {host.get('name')}",
+                          f"{field}: 虚拟机 {vm.get('name')} 使用主机 {pinned.get('name')} 的直通设备, 无法运行在主机 "
+                          f"{host.get('name')}")
     why = why_unusable(host)
     if why:
         raise bad_request(f"{field}: cannot place VM {vm.get('name')} on host {host.get('name')}: {why}",
