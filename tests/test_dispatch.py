@@ -173,3 +173,18 @@ def test_hooks_see_and_may_answer(app, client, auth):
         api.before.remove(stub)
         api.after.remove(after)
     assert seen == [("get-clusters", 200), ("get-clusters", 200), ("no-such-op", 404)]
+
+
+def test_direct_lookups_see_each_namespace_and_every_write(client, auth):
+    ns = {**auth, "X-Mock-Namespace": "direct-ns"}
+    vm = client.post("/v2/api/get-vms", json={"first": 1}, headers=ns).get_json()[0]
+    r = client.post("/v2/api/update-vm-basic-info", headers=ns,
+                    json={"where": {"id": vm["id"]}, "data": {"name": "renamed-in-direct-ns"}})
+    assert r.status_code == 200, r.get_json()
+    by_name = {"where": {"name": "renamed-in-direct-ns"}}
+    assert [v["id"] for v in client.post("/v2/api/get-vms", json=by_name, headers=ns).get_json()] == [vm["id"]]
+    assert client.post("/v2/api/get-vms", json=by_name, headers=auth).get_json() == []
+    got = client.post("/v2/api/get-vms", json={"where": {"id": vm["id"]}}, headers=ns).get_json()
+    assert got[0]["name"] == "renamed-in-direct-ns"
+    assert client.post("/v2/api/get-vms", json={"where": {"id": vm["id"]}}, headers=auth).get_json()[0]["name"] \
+        == vm["name"]
