@@ -168,3 +168,25 @@ def test_plain_tcp_consoles_for_desktop_viewers(mock, api):
         assert c.text()[0] == f"CloudTower mock console: {vm['name']}"
     finally:
         vnc.stop()
+
+
+def test_console_over_tls_is_wss():
+    m = start_mock(task_speed=0, tls=True)
+    try:
+        s = requests.Session()
+        s.trust_env = False                  # REQUESTS_CA_BUNDLE would override verify
+        s.verify = m.ca_file
+        s.headers["Authorization"] = m.token()
+        vm = running_vm(m, s)
+        info = vnc_info(m, s, vm["id"]).json()
+        assert info["redirect"].startswith("wss://") and info["terminal"].startswith("https://")
+        ws = WsSocket(info["redirect"], ca_file=m.ca_file)
+        try:
+            c = RfbClient(ws)
+            c.request(False)
+            c.read_update()
+            assert c.text()[0] == f"CloudTower mock console: {vm['name']}"
+        finally:
+            ws.close()
+    finally:
+        m.stop()
