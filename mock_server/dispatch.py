@@ -38,6 +38,8 @@ from .contract.validate import ValidationError
 from .direct import direct_lookup
 from .errors import ApiError, bad_request, not_found, unauthorized
 from .limits import body_too_large, check_depth, content_length, depth_error, read_limited
+from .texts import LOCALIZED
+from .world.derived import refresh as refresh_derived
 
 log = logging.getLogger("cloudtower_mock")
 
@@ -175,7 +177,8 @@ class ApiDispatcher:
         except Exception:  # a bug of ours: still the API's error shape, never a traceback
             log.exception("unhandled error in %s", req.path)
             e = ApiError(500, f"Internal error while serving {req.path}; see the mock's log "
-                              f"(request id {req.rid})")
+                              f"(request id {req.rid})",
+                         message_zh=f"处理 {req.path} 时发生内部错误; 请查看 mock 的日志 (request id {req.rid})")
             answer = Answer.json(e.body(req.path, req.lang), 500)
         for hook in self.after:
             try:
@@ -224,6 +227,9 @@ class ApiDispatcher:
         env = req.environ
         if r.takes_lang:
             req.lang = _language(env.get("HTTP_CONTENT_LANGUAGE"), r.lang_allowed)
+        elif env.get("HTTP_CONTENT_LANGUAGE") == "zh-CN":
+            # not declared by this operation: never a 400 for it, but texts follow the caller
+            req.lang = "zh-CN"
         if r.op.security:
             req.user = _authenticate(env.get("HTTP_AUTHORIZATION"), self.state, r.op)
         if req.raw is None:
@@ -283,9 +289,12 @@ class ApiDispatcher:
         with world.store.lock:
             if world.tasks is not None:
                 world.tasks.settle()
-            result = direct_lookup(ctx, req.body) if r.direct else None
+            refresh_derived(world.store)
+            direct = r.direct and not (req.lang != "en-US" and r.op.resource in LOCALIZED)
+            result = direct_lookup(ctx, req.body) if direct else None
             if result is None:
                 result = r.handler(ctx, req.body)
+            refresh_derived(world.store)
         if isinstance(result, RawJSON):
             return Answer(200, result.data)
         if isinstance(result, Answer):

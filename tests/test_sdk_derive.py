@@ -483,7 +483,15 @@ def test_version_mapping():
     assert cloudtower_version_for_sdk("2.19.0") == "4.5.0"
     assert cloudtower_version_for_sdk("2.18.0") == "4.4.x"
     assert cloudtower_version_for_sdk("2.17.0") == "4.3.0"
-    assert cloudtower_version_for_sdk("2.23.0") == "unknown (SDK 2.23.0)"
+    assert cloudtower_version_for_sdk("2.23.0") == "4.9.x"
+    assert cloudtower_version_for_sdk("2.23.1") == "4.9.x"
+    assert cloudtower_version_for_sdk("2.20.1") == "4.6.x"
+    assert cloudtower_version_for_sdk("2.17.2") == "4.3.0"
+    assert cloudtower_version_for_sdk("2.14.2") == "4.0.0"
+    # every published SDK from 2.17 on has its CloudTower version
+    for minor in range(17, 24):
+        assert not cloudtower_version_for_sdk(f"2.{minor}.0").startswith("unknown")
+    assert cloudtower_version_for_sdk("3.0.0") == "unknown (SDK 3.0.0)"
     assert cloudtower_version_for_sdk("garbage") == "unknown (SDK garbage)"
 
 
@@ -573,7 +581,7 @@ def test_sdk_2_23_0_derives(sdk_223_dir):
     ops = _ops(doc)
     assert len(ops) == 577
     assert doc["info"]["x-sdk-version"] == "2.23.0"
-    assert doc["info"]["version"] == "unknown (SDK 2.23.0)"
+    assert doc["info"]["version"] == "4.9.x"
     with_header = [k for k, o in ops.items() if any(
         p["in"] == "header" and p["name"] == "external-cloudtower-id" for p in o["parameters"])]
     assert len(with_header) == 577

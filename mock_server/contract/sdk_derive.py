@@ -13,8 +13,9 @@ What the SDK loses is restored by rule (see docs/contract.md section 6):
 * ``additionalProperties: false`` by schema category (Nested*, *WhereInput,
   *WhereUniqueInput, Get*RequestBody, *Connection and response-only objects;
   never on WithTask*, Delete*, ErrorBody or mutation params);
-* integer/number formats are unknown: integers are emitted as ``type: integer``
-  without a format, floats as ``number``/``double``.
+* integer/number formats are unknown to the SDK: integers get ``int32`` where the small
+  generated table ``int32_fields.json`` (``tools/gen_int32_fields.py``) names the field,
+  ``int64`` otherwise; floats are ``number``/``double``.
 
 Schema names are the SDK class names (``WithTask_Vm_`` in the spec is
 ``WithTaskVm`` here); this does not affect the wire format.
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 # Bump when the derived document's layout changes, so stale caches are ignored.
-DERIVE_FORMAT_VERSION = 1
+DERIVE_FORMAT_VERSION = 2
 
 REF_PREFIX = "#/components/schemas/"
 
@@ -61,13 +62,20 @@ derive_calls = 0
 # --------------------------------------------------------------------------------------
 
 # (major, minor, patch or None for "any patch") -> CloudTower version string.
+# From the SDK's RELEASENOTE ("v2.20.0 release (tower version 4.6.0)", ...) and, for 2.23,
+# its README (the active-passive client is for the multi-IP deployments CloudTower 4.9.0
+# introduced). Patch releases of the SDK serve the same CloudTower line.
 _SDK_TO_TOWER: list[tuple[tuple[int, int, int | None], str]] = [
+    ((2, 23, None), "4.9.x"),
     ((2, 22, None), "4.8.x"),
     ((2, 21, None), "4.7.x"),
-    ((2, 20, 0), "4.6.x"),
-    ((2, 19, 0), "4.5.0"),
-    ((2, 18, 0), "4.4.x"),
-    ((2, 17, 0), "4.3.0"),
+    ((2, 20, None), "4.6.x"),
+    ((2, 19, None), "4.5.0"),
+    ((2, 18, None), "4.4.x"),
+    ((2, 17, None), "4.3.0"),
+    ((2, 16, None), "4.2.0"),
+    ((2, 15, None), "4.1.0"),
+    ((2, 14, None), "4.0.0"),
 ]
 
 
@@ -682,6 +690,7 @@ def derive_openapi(package_dir: str | os.PathLike | None = None) -> dict:
 
     # ---- schemas
     schemas: dict[str, dict] = {name: _build_schema(cls, known) for name, cls in sorted(classes.items())}
+    apply_int_formats(schemas)
     edges = {name: _refs_in(s) for name, s in schemas.items()}
 
     # Drop unreferenced *AllOf helper classes (flattened allOf compositions).
@@ -730,6 +739,38 @@ def derive_openapi(package_dir: str | os.PathLike | None = None) -> dict:
         "components": {"schemas": schemas, "securitySchemes": security_schemes},
         "x-derive-format": DERIVE_FORMAT_VERSION,
     }
+
+
+# --------------------------------------------------------------------------------------
+# Integer formats
+# --------------------------------------------------------------------------------------
+
+_WHERE_SUFFIX = re.compile(r"_(gt|gte|lt|lte|in|not_in|not)$")
+
+
+def int32_table() -> dict:
+    """The generated table of int32 field names (see tools/gen_int32_fields.py)."""
+    path = Path(__file__).with_name("int32_fields.json")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"int32": [], "by_schema": {}}
+
+
+def apply_int_formats(schemas: dict[str, dict], table: dict | None = None) -> None:
+    """Give every integer property without a format int32 or int64, from the table."""
+    table = table or int32_table()
+    everywhere = frozenset(table.get("int32", ()))
+    by_schema = {f: frozenset(v) for f, v in (table.get("by_schema") or {}).items()}
+    for name, schema in schemas.items():
+        where = name.endswith("WhereInput")
+        for field, ps in (schema.get("properties") or {}).items():
+            target = ps.get("items") if ps.get("type") == "array" else ps
+            if not isinstance(target, dict) or target.get("type") != "integer" or "format" in target:
+                continue
+            base = _WHERE_SUFFIX.sub("", field) if where else field
+            int32 = base in everywhere or name in by_schema.get(base, ())
+            target["format"] = "int32" if int32 else "int64"
 
 
 # --------------------------------------------------------------------------------------

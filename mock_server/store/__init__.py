@@ -97,11 +97,36 @@ class _Writes:
                         continue
                     if plan.many:
                         self.update(other, ref, {f: [x for x in row.get(f) or [] if x != rid]})
-                    elif plan.nullable or not cascade:
+                    elif (plan.nullable and not _owned(other, f, model)) or not cascade:
                         self.update(other, ref, {f: None})
                     else:
                         self.delete(other, ref)
+            if cascade:
+                # A required relation derived from this row's stored one (Ipmi.host from
+                # Host.ipmi, ClusterSettings.cluster from Cluster.settings) would read null:
+                # what it names goes with the row.
+                for f, plan in self.plans[model].items():
+                    if not plan.stored or plan.many:
+                        continue
+                    tid = old.get(f)
+                    if not tid:
+                        continue
+                    for back in self.plans[plan.target].values():
+                        if (not back.stored and not back.many and not back.nullable
+                                and back.inverse == (model, f)):
+                            self.delete(plan.target, tid)
+                            break
             return old
+
+
+_HISTORY = frozenset({"Task", "SystemAuditLog", "UserAuditLog", "ReportTask", "ClusterUpgradeHistory"})
+
+
+def _owned(model: str, field: str, target: str) -> bool:
+    """A row that belongs to a cluster goes when the cluster is removed from the tower
+    (delete-cluster takes its VMs, folders, templates, ... with it), although the schema
+    lets `cluster` read null for resources that live outside one; history stays."""
+    return field == "cluster" and target == "Cluster" and model not in _HISTORY
 
 
 class _Reads:

@@ -67,6 +67,9 @@ def plan_relations(contract: Contract) -> dict[str, dict[str, RelationPlan]]:
         if len(cands) > 1:
             named = [g for g in cands if g in plural_forms(snake(a))]
             cands = named
+        if len(cands) > 1:
+            # UsbDevice has `vms` and the deprecated `vm`: Vm.usb_devices pairs with the list.
+            cands = [g for g in cands if res[b].relations[g].many == rel.many]
         return cands
 
     for a, r in res.items():

@@ -31,6 +31,7 @@ from ..contract.index import Contract
 from ..store import Store, _b36
 from .ids import FastIdMinter
 from .scenario import ClusterSpec, Scenario, ScenarioError, VmSpec, load_scenario
+from .derived import refresh_all
 from .values import GiB, NEVER, Pools, Synth, iso, mac, uuid4
 
 BASE_MS = 1766644300000            # 2025-12-25T06:31:40Z: the world's "now"
@@ -225,12 +226,42 @@ class WorldBuilder:
         self.build_history()
         self.build_generic()
         self.repair()
+        self.attach_devices()
         store = self.store
         for model, rows in self.rows.items():
             if rows:
                 store.insert_many(model, rows.values())
         self.rows = {}
+        refresh_all(store)
         return store
+
+    def attach_devices(self) -> None:
+        """Pass-through devices (USB, GPU) serve VMs of their own host: a bound USB device
+        belongs to at most one VM running there; its deprecated `vm` is that VM."""
+        vms_by_host: dict[str, list[str]] = {}
+        for vm in self.rows.get("Vm", {}).values():
+            if vm.get("host") and vm.get("status") == "RUNNING":
+                vms_by_host.setdefault(vm["host"], []).append(vm["id"])
+        for model in ("UsbDevice", "GpuDevice"):
+            if not self.has(model, "host"):
+                continue
+            plans = self.plans[model]
+            for dev in self.rows[model].values():
+                local = vms_by_host.get(dev.get("host"), [])
+                bound = bool(dev.get("binded", True)) and bool(local) and self.rng.random() < 0.7
+                chosen = [local[self.rng.randrange(len(local))]] if bound else []
+                if "binded" in dev:
+                    dev["binded"] = bound
+                for f in ("vms", "vm"):
+                    plan = plans.get(f)
+                    if plan is None:
+                        continue
+                    if plan.stored:
+                        dev[f] = list(chosen) if plan.many else (chosen[0] if chosen else None)
+                        if dev[f] is None:
+                            del dev[f]
+                    elif chosen:
+                        self.link(model, dev, f, chosen[0])
 
     # --------------------------------------------------------- infrastructure
     def build_infrastructure(self) -> None:
@@ -281,16 +312,29 @@ class WorldBuilder:
             if hcount < 1 and (sc.vms or spec.vms):
                 hcount = 1
             for h in range(hcount):
-                ctx["hosts"].append(self.make("Host", {
+                # A cluster of four hosts or more in every fourth one keeps its last host in
+                # maintenance (it runs no VM: VMs are placed on the others).
+                maint = hcount >= 4 and ci % 4 == 3 and h == hcount - 1
+                host = self.make("Host", {
                     "name": f"{name}-node{h + 1:02d}", "local_id": uuid4(rng),
                     "management_ip": f"10.0.{o2}.{11 + h % 80}", "data_ip": f"192.168.{o2}.{11 + h % 80}",
                     "status": self.enum("Host", "status", "CONNECTED_HEALTHY"),
                     "state": self.enum("Host", "state", "IN_USE"),
+                    "host_state": self.host_state(maint),
                     "total_memory_bytes": 512 * GiB, "os_memory_bytes": 32 * GiB, "total_cpu_cores": 64,
+                    "total_cpu_sockets": 2, "cpu_hz_per_core": 2_000_000_000,
                     "cpu_model": "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz", "cpu_brand": "Intel",
+                    "cpu_vendor": "GenuineIntel",
                     "model": "SMTX 8000 Series", "serial": uuid4(rng), "nested_virtualization": False,
-                    "local_created_at": self.ts(),
-                }, {"cluster": c["id"]}))
+                    "used_cpu_hz": rng.randrange(5, 40) * 1_280_000_000, "used_data_space": 0,
+                    "failure_data_space": 0, "local_created_at": self.ts(),
+                }, {"cluster": c["id"]})
+                ctx["hosts"].append(host)
+                if not maint:
+                    host.pop("host_state", None)
+                if maint:
+                    ctx.setdefault("maintenance", set()).add(host["id"])
+                self.host_disks(host, bool(c.get("is_all_flash")))
             # Networks: an internal storage VDS, and the VM VDS with the `default` VLAN.
             storage_vds = self.make("Vds", {
                 "name": "storage-network", "internal": True, "local_id": uuid4(rng), "ovsbr_name": "ovsbr-storage",
@@ -319,6 +363,42 @@ class WorldBuilder:
                         "stripe_size": 262144, "local_id": uuid4(rng), "description": f"{rep} replicas"},
                         {"cluster": c["id"]}))
             ctx["policies"] = pols
+
+    def host_state(self, maintenance: bool) -> dict | None:
+        """Host.host_state: null for a host in use, MAINTENANCE_MODE for one in maintenance."""
+        if not maintenance or not self.has("Host", "host_state"):
+            return None
+        return {"state": self.enum("Host", "host_state", "MAINTENANCE_MODE") or "MAINTENANCE_MODE",
+                "enter_maintenance_time": self.ts(), "maintenance_job_id": uuid4(self.rng)}
+
+    def host_disks(self, host: dict, all_flash: bool) -> None:
+        """The physical disks of a host: a boot SSD, cache SSDs and data disks (SMTX OS layout)."""
+        if not self.has("Disk"):
+            return
+        rng = self.rng
+        TiB = 1024 * GiB
+        layout = [("SATA_OR_SAS_SSD", "BOOT", 240 * GiB)]
+        if all_flash:
+            layout += [("NVMe_SSD", "DATA_AND_META", 4 * TiB)] * 4
+        else:
+            layout += [("SATA_OR_SAS_SSD", "CACHE_AND_META", 2 * TiB)] * 2 + [("HDD", "DATA", 8 * TiB)] * 4
+        data = 0
+        for i, (dtype, usage, size) in enumerate(layout):
+            dev = "nvme%dn1" % i if dtype == "NVMe_SSD" else "sd" + "abcdefghijklmnop"[i]
+            self.make("Disk", {
+                "name": dev, "path": f"/dev/{dev}", "local_id": uuid4(rng), "serial": uuid4(rng)[:18].upper(),
+                "type": self.enum("Disk", "type", dtype), "usage": self.enum("Disk", "usage", usage),
+                "size": size, "healthy": True, "mounted": True, "offline": False,
+                "model": {"HDD": "ST8000NM000A", "NVMe_SSD": "INTEL SSDPE2KX040T8"}.get(dtype, "INTEL SSDSC2KG019T8"),
+                "firmware": "SN02", "partitions": [], "remaining_life_percent": 100 if dtype != "HDD" else None,
+                "health_status": self.enum("Disk", "health_status", "HEALTHY"),
+                "usage_status": self.enum("Disk", "usage_status", "MOUNTED"),
+                "function": None, "numa_node": i % 2, "physical_slot_on_brick": None,
+                "persistent_memory_type": None, "recommended_usage": None, "failure_information": None,
+            }, {"host": host["id"]}, optional_p=0.0)
+            if usage in ("DATA", "DATA_AND_META"):
+                data += size
+        host["used_data_space"] = data * rng.randrange(10, 60) // 100
 
     # ------------------------------------------------ labels, users, catalog
     def build_people_and_catalog(self) -> None:
@@ -393,28 +473,96 @@ class WorldBuilder:
                  "content_library_image": cl_images[i % len(cl_images)]["id"] if cl_images and i < len(cl_images) else None})
             if ctx is not None and img:
                 ctx["isos"].append(img)
-        cvt = []
-        for i in range(max(0, sc.templates // 2)):
-            cvt.append(self.make("ContentLibraryVmTemplate", {
-                "name": f"tpl-{rng.choice(('centos7', 'ubuntu2204', 'rocky9', 'win2019'))}-{i + 1}",
-                "createdAt": self.ts(), "vcpu": 2, "memory": 4 * GiB, "size": 40 * GiB,
-                "architecture": self.enum("ContentLibraryVmTemplate", "architecture", "X86_64"),
-                "cloud_init_supported": True, "description": "", "vm_template_uuids": []},
-                {"clusters": cids[:1]}))
+        self.build_templates(cids)
+
+    def build_templates(self, cids: list[str]) -> None:
+        """VM templates per cluster; half of them also published to the content library, where
+        the library template carries the same shape (cpu, memory, disks, NICs) and names its
+        per-cluster copies (`vm_templates`, `vm_template_uuids`)."""
+        sc, rng = self.sc, self.rng
+        n_lib = max(0, sc.templates // 2)
+        kinds = (("centos7", "CentOS Linux 7 (Core)", False), ("ubuntu-22.04", "Ubuntu 22.04.4 LTS", False),
+                 ("rocky-9", "Rocky Linux 9.3", False), ("win2019", "Windows Server 2019 Datacenter", True),
+                 ("debian-12", "Debian GNU/Linux 12", False))
+        bus = {b: self.enum("VmDisk", "bus", b) for b in ("VIRTIO", "SCSI")}
         for i in range(sc.templates):
             ctx = self.cl[i % len(self.cl)] if self.cl else None
-            sockets, cores = rng.choice(CPU_SHAPES)
+            stem, os_name, windows = kinds[rng.randrange(len(kinds))]
+            sockets, cores = rng.choice(CPU_SHAPES[:6])
+            memory = rng.choice((2, 4, 8, 16)) * GiB
+            sizes = [(80 if windows else 40) * GiB] + ([100 * GiB] if rng.random() < 0.3 else [])
+            shape = {
+                "vcpu": sockets * cores, "cpu": {"sockets": sockets, "cores": cores}, "memory": memory,
+                "size": sum(sizes), "firmware": self.enum("VmTemplate", "firmware", "UEFI" if windows else "BIOS"),
+                "ha": True, "win_opt": windows, "clock_offset": self.enum("VmTemplate", "clock_offset",
+                                                                        "LOCALTIME" if windows else "UTC"),
+                "cloud_init_supported": not windows, "cpu_model": "Skylake-Server-IBRS",
+                "video_type": "VGA" if windows else "CIRRUS", "description": f"{os_name} golden image",
+                "max_iops": None, "max_bandwidth": None, "max_iops_policy": None, "max_bandwidth_policy": None,
+                "io_policy": None}
             t = self.make("VmTemplate", {
-                "name": f"{rng.choice(('centos7', 'ubuntu-22.04', 'rocky-9', 'win2019', 'debian-12'))}-template-{i + 1}",
-                "local_id": uuid4(rng), "vcpu": sockets * cores, "cpu": {"sockets": sockets, "cores": cores},
-                "memory": rng.choice(MEM_GIB) * GiB, "size": 40 * GiB,
-                "firmware": self.enum("VmTemplate", "firmware", "BIOS"), "ha": True, "win_opt": False,
-                "clock_offset": self.enum("VmTemplate", "clock_offset", "UTC"), "cloud_init_supported": True,
-                "cpu_model": "Skylake-Server-IBRS", "description": "", "local_created_at": self.ts()},
-                {"cluster": ctx and ctx["row"]["id"],
-                 "content_library_vm_template": cvt[i]["id"] if i < len(cvt) else None})
+                "name": f"{stem}-template-{i + 1}", "local_id": uuid4(rng), "local_created_at": self.ts(),
+                **shape, "vm_disks": self.template_disks("VmTemplate", sizes, bus["SCSI" if windows else "VIRTIO"]),
+                "vm_nics": self.template_nics("VmTemplate", ctx)},
+                {"cluster": ctx and ctx["row"]["id"]}, optional_p=0.0)
             if ctx is not None and t:
                 ctx["templates"].append(t["id"])
+            if i >= n_lib or not self.has("ContentLibraryVmTemplate") or t is None:
+                continue
+            lib = self.make("ContentLibraryVmTemplate", {
+                "name": f"{stem}-library-{i + 1}", "createdAt": self.ts(), "os": os_name,
+                "architecture": self.enum("ContentLibraryVmTemplate", "architecture", "X86_64"),
+                "vm_template_uuids": [t["local_id"]],
+                "template_config": {"guest_os_type": "WINDOWS" if windows else "LINUX"},
+                "zbs_storage_info": None,
+                **shape, "vm_disks": self.template_disks("ContentLibraryVmTemplate", sizes,
+                                                         bus["SCSI" if windows else "VIRTIO"]),
+                "vm_nics": self.template_nics("ContentLibraryVmTemplate", ctx)},
+                {"clusters": ctx and ctx["row"]["id"]}, optional_p=0.0)
+            if lib is not None:
+                self.link("VmTemplate", t, "content_library_vm_template", lib["id"])
+
+    def template_disks(self, model: str, sizes: list[int], bus: str | None) -> list[dict] | None:
+        """Disks of a template, in the template's own nested shape."""
+        if not self.has(model, "vm_disks"):
+            return None
+        item = self.c.resolve(self.res[model].properties["vm_disks"]).get("items")
+        props, _ = self.synth.obj_shape(item) if item else ({}, None)
+        out = []
+        for d, size in enumerate(sizes):
+            disk = {"boot": d + 1, "bus": bus, "index": d, "key": d, "type": "DISK", "size": size,
+                    "disk_name": f"disk{d + 1}", "path": "", "disabled": False,
+                    "storage_policy": self.enum("VmVolume", "elf_storage_policy", "REPLICA_2_THIN_PROVISION"),
+                    "vm_volume_local_id": "", "elf_image_local_id": "", "svt_image_local_id": "",
+                    "storage_policy_uuid": "", "content_library_image_id": None}
+            out.append(self._complete(item, {k: v for k, v in disk.items() if k in props and v is not None}))
+        return out
+
+    def _complete(self, schema: dict, obj: dict) -> dict:
+        """`obj` with the required fields of `schema` it lacks synthesised."""
+        props, req = self.synth.obj_shape(schema)
+        for k in req:
+            if k not in obj:
+                obj[k] = self.synth.value(k, props[k])
+        return obj
+
+    def template_nics(self, model: str, ctx: dict | None) -> list[dict] | None:
+        if not self.has(model, "vm_nics"):
+            return None
+        item = self.c.resolve(self.res[model].properties["vm_nics"]).get("items")
+        props, _ = self.synth.obj_shape(item) if item else ({}, None)
+        nic = {"index": 0, "enabled": True, "mirror": False, "model": self.enum("VmNic", "model", "VIRTIO")}
+        vlan = ctx["vlans"][0] if ctx and ctx.get("vlans") else None
+        if vlan is not None and "vlan" in props:
+            vprops, _ = self.synth.obj_shape(props["vlan"])
+            v = {"vlan_id": vlan.get("vlan_id"), "name": vlan.get("name"), "vlan_local_id": vlan.get("local_id"),
+                 "local_id": vlan.get("local_id"), "vds_ovs": "ovsbr-vm"}
+            obj = {k: val for k, val in v.items() if k in vprops and val is not None}
+            _, vreq = self.synth.obj_shape(props["vlan"])
+            for k in vreq:
+                obj.setdefault(k, self.synth.value(k, vprops[k]))
+            nic["vlan"] = obj
+        return [self._complete(item, {k: v for k, v in nic.items() if k in props})]
 
     # ----------------------------------------------------------------- storage
     def build_storage(self) -> None:
@@ -600,15 +748,18 @@ class WorldBuilder:
         for ci, spec in plan:
             ctx = self.cl[ci]
             cid = ctx["row"]["id"]
-            hosts = ctx["hosts"]
+            maint = ctx.get("maintenance") or ()
+            hosts = [h for h in ctx["hosts"] if h["id"] not in maint] or ctx["hosts"]
             host = hosts[counters[ci] % len(hosts)] if hosts else None
             k = counters[ci]
             counters[ci] += 1
             if spec is not None and spec.host:
-                host = next((h for h in hosts if h["name"] == spec.host), None)
+                host = next((h for h in ctx["hosts"] if h["name"] == spec.host), None)
                 if host is None:
                     raise ScenarioError(f"vms[{spec.name}].host: no host {spec.host!r} in cluster "
-                                        f"{ctx['row']['name']} (hosts: {', '.join(h['name'] for h in hosts)})")
+                                        f"{ctx['row']['name']} (hosts: {', '.join(h['name'] for h in ctx['hosts'])})")
+                if host["id"] in maint:
+                    raise ScenarioError(f"vms[{spec.name}].host: {spec.host!r} is in maintenance and runs no VM")
             role = choice(VM_ROLES)
             if spec is not None:
                 name = spec.name

@@ -1,0 +1,318 @@
+"""Counters and totals that a real tower derives from what they count.
+
+`Host.running_vm_num`, `Cluster.vm_num`, `Datacenter.total_cpu_hz`, `Label.vm_num`,
+`Vds.vlans_num`, `IscsiLun.snapshot_num`, ... are never stored facts of their own: they are
+recomputed from the rows they count (or sum), so they agree with the VMs, hosts and
+snapshots a client lists, after seeding and after every mutation.
+
+`values(store, model, row)` computes the derived fields of one row; `refresh(store)` brings
+every row touched by the writes since the last refresh (and whatever counts those rows) up
+to date, cheaply: it reads the store's change log and recomputes only the owners affected.
+`refresh_all(store)` recomputes everything (after seeding, or when the log was compacted).
+
+Only fields the contract declares are written, so older contracts work unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..store.table import members
+
+# Which relations carry the counted rows; a counter `<x>_num` whose owner has a to-many
+# relation named like `<x>s` counts it (Label.vm_num -> Label.vms, Cluster.host_num ->
+# Cluster.hosts, Vds.vlans_num -> Vds.vlans, Datacenter.cluster_num -> Datacenter.clusters).
+VM_STATUS_COUNTERS = {"running_vm_num": "RUNNING", "stopped_vm_num": "STOPPED", "suspended_vm_num": "SUSPENDED"}
+CLUSTER_SUMS = ("total_cpu_cores", "total_cpu_sockets", "total_cpu_hz", "total_memory_bytes",
+                "total_data_capacity", "total_cache_capacity", "used_data_space", "used_memory_bytes",
+                "used_cpu_hz", "failure_data_space")
+DISK_KIND = {"HDD": "hdd_disk_count", "SSD": "ssd_disk_count", "SATA_OR_SAS_SSD": "ssd_disk_count",
+             "NVMe_SSD": "ssd_disk_count", "PMem": "pmem_disk_count"}
+DATA_USAGE = ("DATA", "DATA_AND_META")
+CACHE_USAGE = ("CACHE", "CACHE_AND_META")
+SYSTEM_VLAN_TYPES = ("MANAGEMENT", "MIGRATION", "STORAGE", "STORAGE_ACCESS", "ACCESS", "VPC_SYS")
+_REFRESH_ATTR = "_derived_revision"
+
+
+def _plural_relation(res, stem: str) -> str | None:
+    for cand in (stem + "s", stem + "es", stem[:-1] + "ies" if stem.endswith("y") else None, stem):
+        if cand and cand in res.relations and res.relations[cand].many:
+            return cand
+    return None
+
+
+class Deriver:
+    """The derived fields of each resource of a contract, and how to compute them."""
+
+    def __init__(self, contract):
+        self.c = contract
+        self.res = contract.resources
+        self.counts: dict[str, dict[str, str]] = {}      # model -> {field: to-many relation}
+        for model, r in self.res.items():
+            m = {}
+            for f in r.properties:
+                if f in r.relations or not f.endswith("_num") or f in VM_STATUS_COUNTERS:
+                    continue
+                if model == "Label" and f in ("total_num", "system_vlan_num", "vm_vlan_num"):
+                    continue
+                rel = _plural_relation(r, f[:-4])
+                if rel is not None:
+                    m[f] = rel
+            if m:
+                self.counts[model] = m
+        self.models = frozenset(self.counts) | frozenset(
+            m for m in ("Host", "Cluster", "Datacenter", "Zone", "Label", "IscsiLun", "NvmfNamespace",
+                        "Witness") if m in self.res)
+
+    def has(self, model: str, field: str) -> bool:
+        r = self.res.get(model)
+        return r is not None and field in r.properties
+
+    # ------------------------------------------------------------------ values
+    def values(self, store, model: str, row: dict) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f, rel in self.counts.get(model, {}).items():
+            out[f] = len(store.related_ids(model, row, rel) or ())
+        fn = getattr(self, "_" + model.lower(), None)
+        if fn is not None:
+            fn(store, row, out)
+        props = self.res[model].properties
+        return {k: v for k, v in out.items() if k in props}
+
+    def _vms_of(self, store, model: str, rid: str) -> list[dict]:
+        idx = store.tables["Vm"].rel_index.get(model.lower()) if "Vm" in store.tables else None
+        if not idx:
+            return []
+        rows = store.tables["Vm"].rows
+        return [rows[i] for i in members(idx.get(rid))]
+
+    def _vm_figures(self, vms: Iterable[dict], out: dict) -> None:
+        n = {k: 0 for k in VM_STATUS_COUNTERS}
+        status_of = {v: k for k, v in VM_STATUS_COUNTERS.items()}
+        cores = mem = active_cores = active_mem = total = 0
+        for vm in vms:
+            total += 1
+            k = status_of.get(vm.get("status"))
+            if k:
+                n[k] += 1
+            vcpu, m = vm.get("vcpu") or 0, vm.get("memory") or 0
+            cores += vcpu
+            mem += m
+            if vm.get("status") == "RUNNING":
+                active_cores += vcpu
+                active_mem += m
+        out.update(n)
+        out["vm_num"] = total
+        out["provisioned_cpu_cores"] = cores
+        out["provisioned_memory_bytes"] = mem
+        out["provisioned_cpu_cores_for_active_vm"] = active_cores
+        out["_active_memory"] = active_mem
+
+    def _host(self, store, row: dict, out: dict) -> None:
+        self._vm_figures(self._vms_of(store, "Host", row["id"]), out)
+        active_mem = out.pop("_active_memory")
+        out.pop("provisioned_cpu_cores_for_active_vm", None)
+        cores = row.get("total_cpu_cores") or 0
+        out["total_cpu_hz"] = cores * (row.get("cpu_hz_per_core") or 0)
+        total_mem = row.get("total_memory_bytes") or 0
+        out["used_memory_bytes"] = min(total_mem, (row.get("os_memory_bytes") or 0) + active_mem) if total_mem \
+            else active_mem
+        if "Disk" in store.tables:
+            counts = {f: 0 for f in set(DISK_KIND.values())}
+            data = cache = hdd = ssd = 0
+            for d in (store.get("Disk", i) for i in store.related_ids("Host", row, "disks") or ()):
+                if d is None:
+                    continue
+                kind = DISK_KIND.get(d.get("type"))
+                if kind:
+                    counts[kind] += 1
+                size = d.get("size") or 0
+                if d.get("usage") in DATA_USAGE:
+                    data += size
+                    if d.get("type") == "HDD":
+                        hdd += size
+                    else:
+                        ssd += size
+                elif d.get("usage") in CACHE_USAGE:
+                    cache += size
+            out.update(counts)
+            out.update(total_data_capacity=data, total_cache_capacity=cache, hdd_data_capacity=hdd,
+                       ssd_data_capacity=ssd)
+            used = row.get("used_data_space") or 0
+            out["used_data_space"] = min(used, data)
+        for f, rel in (("nic_count", "nics"), ("pmem_dimm_count", "pmem_dimms")):
+            if rel in self.res["Host"].relations:
+                out[f] = len(store.related_ids("Host", row, rel) or ())
+
+    def _sum_hosts(self, store, hosts: list[dict], out: dict) -> None:
+        for f in CLUSTER_SUMS:
+            out[f] = sum((h.get(f) or 0) for h in hosts)
+        out["host_num"] = len(hosts)
+
+    def _cluster(self, store, row: dict, out: dict) -> None:
+        hosts = [h for h in (store.get("Host", i) for i in store.related_ids("Cluster", row, "hosts") or ())
+                 if h is not None]
+        self._sum_hosts(store, hosts, out)
+        self._vm_figures(self._vms_of(store, "Cluster", row["id"]), out)
+        out.pop("_active_memory")
+        total_cores = out.get("total_cpu_cores") or 0
+        if total_cores:
+            out["provisioned_ratio"] = round(out["provisioned_cpu_cores"] / total_cores, 4)
+            out["provisioned_for_active_vm_ratio"] = round(out["provisioned_cpu_cores_for_active_vm"] / total_cores, 4)
+        else:
+            out["provisioned_ratio"] = out["provisioned_for_active_vm_ratio"] = 0.0
+        out["total_cpu_models"] = sorted({h.get("cpu_model") for h in hosts if h.get("cpu_model")})
+        total_data = out.get("total_data_capacity") or 0
+        out["valid_data_space"] = total_data
+        if row.get("max_physical_data_capacity") is not None:
+            out["max_physical_data_capacity"] = total_data
+
+    def _zone(self, store, row: dict, out: dict) -> None:
+        hosts = [h for h in (store.get("Host", i) for i in store.related_ids("Zone", row, "hosts") or ())
+                 if h is not None]
+        self._sum_hosts(store, hosts, out)
+        vms = [vm for h in hosts for vm in self._vms_of(store, "Host", h["id"])]
+        self._vm_figures(vms, out)
+        out.pop("_active_memory")
+        out["valid_data_space"] = out.get("total_data_capacity") or 0
+
+    def _datacenter(self, store, row: dict, out: dict) -> None:
+        clusters = [c for c in (store.get("Cluster", i) for i in store.related_ids("Datacenter", row, "clusters") or ())
+                    if c is not None]
+        for f in ("host_num", "vm_num", "total_cpu_hz", "total_data_capacity", "total_memory_bytes",
+                  "used_cpu_hz", "used_data_space", "used_memory_bytes", "failure_data_space"):
+            out[f] = sum((c.get(f) or 0) for c in clusters)
+        out["cluster_num"] = len(clusters)
+
+    def _label(self, store, row: dict, out: dict) -> None:
+        r = self.res["Label"]
+        total = 0
+        for rel, plan in r.relations.items():
+            if plan.many:
+                total += len(store.related_ids("Label", row, rel) or ())
+        out["total_num"] = total
+        if "vlans" in r.relations:
+            vm = system = 0
+            for v in (store.get("Vlan", i) for i in store.related_ids("Label", row, "vlans") or ()):
+                if v is None:
+                    continue
+                if v.get("type") in SYSTEM_VLAN_TYPES:
+                    system += 1
+                else:
+                    vm += 1
+            out["system_vlan_num"], out["vm_vlan_num"] = system, vm
+
+    def _snapshots_of(self, store, model: str, field: str, rid: str) -> int:
+        t = store.tables.get(model)
+        if t is None or field not in t.rel_index:
+            return 0
+        return len(members(t.rel_index[field].get(rid)))
+
+    def _iscsilun(self, store, row: dict, out: dict) -> None:
+        out["snapshot_num"] = self._snapshots_of(store, "IscsiLunSnapshot", "iscsi_lun", row["id"])
+
+    def _nvmfnamespace(self, store, row: dict, out: dict) -> None:
+        out["snapshot_num"] = self._snapshots_of(store, "NvmfNamespaceSnapshot", "nvmf_namespace", row["id"])
+
+    def _witness(self, store, row: dict, out: dict) -> None:
+        out["total_cpu_hz"] = (row.get("total_cpu_cores") or 0) * (row.get("cpu_hz_per_core") or 0)
+
+    # --------------------------------------------------------------- who counts
+    def owners(self, store, model: str, old: dict | None, new: dict | None) -> set[tuple[str, str]]:
+        """(model, id) of every row whose derived fields may change with this write."""
+        out: set[tuple[str, str]] = set()
+        plans = store.plans.get(model, {})
+        for row in (old, new):
+            if row is None:
+                continue
+            out.add((model, row["id"]))
+            for f, plan in plans.items():
+                if not plan.stored:
+                    continue
+                v = row.get(f)
+                if not v:
+                    continue
+                if plan.many:
+                    out.update((plan.target, t) for t in v)
+                else:
+                    out.add((plan.target, v))
+        return out
+
+    def expand(self, store, owners: set[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Owners plus what sums them, in dependency order (hosts, clusters, zones, datacenters)."""
+        hosts, clusters, zones, dcs, rest = set(), set(), set(), set(), set()
+        for m, rid in owners:
+            {"Host": hosts, "Cluster": clusters, "Zone": zones, "Datacenter": dcs}.get(m, rest).add((m, rid))
+        for _, hid in hosts:
+            h = store.get("Host", hid)
+            if h is not None:
+                if h.get("cluster"):
+                    clusters.add(("Cluster", h["cluster"]))
+                if h.get("zone"):
+                    zones.add(("Zone", h["zone"]))
+        for _, cid in clusters:
+            c = store.get("Cluster", cid)
+            if c is not None:
+                dcs.update(("Datacenter", d) for d in store.related_ids("Cluster", c, "datacenters") or ())
+        order = [x for x in rest if x[0] in self.models]
+        return order + sorted(hosts) + sorted(clusters) + sorted(zones) + sorted(dcs)
+
+    def apply(self, store, targets: Iterable[tuple[str, str]]) -> int:
+        n = 0
+        for m, rid in targets:
+            if m not in self.models:
+                continue
+            row = store.get(m, rid)
+            if row is None:
+                continue
+            vals = self.values(store, m, row)
+            diff = {k: v for k, v in vals.items() if row.get(k) != v}
+            if diff:
+                store.update(m, rid, diff)
+                n += 1
+        return n
+
+
+def deriver(store) -> Deriver:
+    d = getattr(store, "_deriver", None)
+    if d is None or d.c is not store.contract:
+        d = Deriver(store.contract)
+        store._deriver = d
+    return d
+
+
+def refresh_all(store) -> int:
+    """Recompute every derived field of the world (rows in dependency order)."""
+    d = deriver(store)
+    with store.lock:
+        order = []
+        for m in sorted(d.models, key=lambda m: ("Host", "Cluster", "Zone", "Datacenter").index(m)
+                        if m in ("Host", "Cluster", "Zone", "Datacenter") else -1):
+            order.extend((m, rid) for rid in list(store.tables[m].rows))
+        n = d.apply(store, order)
+        setattr(store, _REFRESH_ATTR, store.revision)
+        return n
+
+
+def refresh(store) -> int:
+    """Bring the derived fields touched by the writes since the last refresh up to date."""
+    last = getattr(store, _REFRESH_ATTR, None)
+    rev = store.revision
+    if last == rev:
+        return 0
+    changes = store.changes
+    if last is None or not changes or changes[0][0] > last + 1:
+        if last is not None and changes and changes[-1][0] <= last:
+            setattr(store, _REFRESH_ATTR, rev)
+            return 0
+        return refresh_all(store)
+    d = deriver(store)
+    with store.lock:
+        owners: set[tuple[str, str]] = set()
+        for ch in reversed(changes):
+            if ch[0] <= last:
+                break
+            owners |= d.owners(store, ch[2], ch[4], ch[5])
+        n = d.apply(store, d.expand(store, owners))
+        setattr(store, _REFRESH_ATTR, store.revision)
+        return n
