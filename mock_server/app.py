@@ -73,11 +73,14 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
 
     @app.errorhandler(404)
     def _404(_e):
-        return error_response(not_found(f"No route {request.path}"), request.path)
+        return error_response(not_found(f"No route {request.path}", f"路径 {request.path} 不存在"), request.path,
+                              _error_language(request))
 
     @app.errorhandler(405)
     def _405(_e):
-        return error_response(not_found(f"{request.method} is not served on {request.path}"), request.path)
+        return error_response(not_found(f"{request.method} is not served on {request.path}",
+                                        f"{request.path} 不支持 {request.method}"), request.path,
+                              _error_language(request))
 
     @app.errorhandler(413)
     def _413(_e):
@@ -86,7 +89,8 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
 
     @app.errorhandler(500)
     def _500(_e):
-        return error_response(ApiError(500, "Internal error"), request.path)
+        return error_response(ApiError(500, "Internal error", message_zh="内部错误"), request.path,
+                              _error_language(request))
 
     try:
         from .admin import register_admin
@@ -98,6 +102,10 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
     register_vnc(app, state)            # /websockify/ (VM consoles)
     register_ui(app, state)             # / and the dashboard under /_mock/ui/
     return app
+
+
+def _error_language(request) -> str:
+    return "zh-CN" if request.headers.get("content-language") == "zh-CN" else "en-US"
 
 
 def default_world_factory(contract: Contract, config: MockConfig) -> Callable:

@@ -144,7 +144,7 @@ def where_rows(ctx: Ctx, model: str, where: Any) -> list[dict]:
     if where is None:
         where = {}
     if not isinstance(where, dict):
-        raise bad_request("where: expected an object")
+        raise bad_request("where: expected an object", "where: 应为对象")
     # WhereUniqueInput {id?, local_id?}
     if where and set(where) <= {"id", "local_id"}:
         rows = []

@@ -8,6 +8,7 @@ from ..errors import ApiError
 from ..query import QueryError
 from ..query import engine
 from ..store import StoreSource
+from ..texts import LOCALIZED, localize
 from . import Ctx, RawJSON, family
 
 
@@ -17,7 +18,7 @@ def query_error(e: QueryError) -> ApiError:
     props = {"code": e.code} if e.code is not None else None
     if e.field:
         props = {**(props or {}), "field": e.field}
-    return ApiError(400, e.message, props=props)
+    return ApiError(400, e.message, props=props, message_zh=f"查询参数无效: {e.message}")
 
 
 def find_rows(ctx: Ctx, model: str, args: dict | None) -> list[dict]:
@@ -35,6 +36,8 @@ def list_resources(ctx: Ctx, body: dict | None):
     model = ctx.op.resource
     store = ctx.store
     rows = find_rows(ctx, model, body)
+    if ctx.lang != "en-US" and model in LOCALIZED:
+        return [localize(model, store.render(model, r), ctx.lang) for r in rows]
     return RawJSON(b"[" + b",".join([store.render_json(model, r) for r in rows]) + b"]")
 
 

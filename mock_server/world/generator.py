@@ -29,6 +29,7 @@ from faker import Faker
 
 from ..contract.index import Contract
 from ..store import Store, _b36
+from ..texts import ALERTS
 from .ids import FastIdMinter
 from .scenario import ClusterSpec, Scenario, ScenarioError, VmSpec, load_scenario
 from .derived import refresh_all
@@ -227,6 +228,7 @@ class WorldBuilder:
         self.build_generic()
         self.repair()
         self.attach_devices()
+        self.alert_rules()
         store = self.store
         for model, rows in self.rows.items():
             if rows:
@@ -996,12 +998,11 @@ class WorldBuilder:
             h = hosts[rng.randrange(len(hosts))] if hosts else None
             ended = rng.random() < 0.4
             start = P.ts()
+            kind = ALERTS[rng.randrange(len(ALERTS))]
             self.make("Alert", {
                 "ended": ended, "local_start_time": start, "local_create_time": start,
                 "local_update_time": start, "local_end_time": start if ended else NEVER,
-                "message": rng.choice(("Host CPU usage is high", "Disk health check failed",
-                                       "Storage space usage exceeds threshold", "NTP offset too large",
-                                       "VM memory usage is high", "Network packet loss detected")),
+                **{f: en for f, (en, _) in kind.items()},
                 "severity": self.enum("Alert", "severity", rng.choice(("INFO", "NOTICE", "CRITICAL"))),
                 "local_id": uuid4(rng)},
                 {"cluster": h and h.get("cluster"), "host": h and h["id"],
@@ -1068,6 +1069,14 @@ class WorldBuilder:
                 continue
             for _ in range(n):
                 self.make(model, generic=True)
+
+    def alert_rules(self) -> None:
+        """Global alert rules carry the catalogue's texts (both languages via mock_server.texts)."""
+        for i, rule in enumerate(self.rows.get("GlobalAlertRule", {}).values()):
+            kind = ALERTS[i % len(ALERTS)]
+            for f, (en, _) in kind.items():
+                if f in rule or self.has("GlobalAlertRule", f):
+                    rule[f] = en
 
     def repair(self) -> None:
         """Relations the contract requires, and the stored relations of generic rows."""
