@@ -190,3 +190,15 @@ def test_random_mutations_keep_the_world_sound(contract):
         assert_sound(api.store, f"after step {i}: {op} {body} -> {r.status_code} {r.json}")
     # the run did change the world
     assert sum(n for (op, code), n in seen.items() if code == 200) > 60
+
+
+def test_report_template_filter_must_be_an_object(contract):
+    api = Api(contract, generate(contract, "default"))
+    body = [{"name": "inv-report", "resource_meta": [{"type": "VM", "name": "vms", "filter": None, "fields": ["name"]}],
+             "execute_plan": []}]
+    r = api("create-report-template", body)
+    assert r.status_code == 400 and "filter" in r.json["message"]
+    body[0]["resource_meta"][0]["filter"] = {"status": "RUNNING"}
+    r = api("create-report-template", body)
+    assert r.status_code == 200
+    assert r.json[0]["data"]["resource_meta"][0]["filter"] == {"status": "RUNNING"}

@@ -210,6 +210,8 @@ class Validator:
         required = tuple(schema.get("required", ()) or ())
         closed = schema.get("additionalProperties") is False and self.strict_additional
         label = name or "the schema"
+        # A required JSON value (`{}`, GraphQL `JSON!`) is non-null (ResourceMeta.filter).
+        json_required = tuple(k for k in required if props.get(k) == {})
         compiled: dict[str, Check] = {}
 
         def prop_check(key: str) -> Check:
@@ -224,6 +226,9 @@ class Validator:
             for key in required:
                 if key not in v:
                     raise ValidationError("required", p, key=key)
+            for key in json_required:
+                if v[key] is None:
+                    raise ValidationError("null", _join(p, key))
             for key, item in v.items():
                 if key in props:
                     prop_check(key)(item, _join(p, key))
