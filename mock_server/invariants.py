@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from .world.derived import deriver
+from .world.derived import refresh as refresh_derived
 
 INT32 = (-(2 ** 31), 2 ** 31 - 1)
 INT64 = (-(2 ** 63), 2 ** 63 - 1)
@@ -29,10 +30,14 @@ class WorldInvariantError(AssertionError):
     pass
 
 
-def check(store, limit: int = 200) -> list[str]:
-    """Violations of the world's invariants (at most `limit` lines)."""
+def check(store, limit: int = 200, refresh: bool = True) -> list[str]:
+    """Violations of the world's invariants (at most `limit` lines). With `refresh`, the
+    derived fields are first brought up to date as the next API request would see them
+    (tasks that settled after the last request change VMs without a request)."""
     out: list[str] = []
     with store.lock:
+        if refresh:
+            refresh_derived(store)
         for line in _all(store):
             out.append(line)
             if len(out) >= limit:
@@ -41,8 +46,8 @@ def check(store, limit: int = 200) -> list[str]:
     return out
 
 
-def assert_sound(store, when: str = "") -> None:
-    problems = check(store, limit=20)
+def assert_sound(store, when: str = "", refresh: bool = True) -> None:
+    problems = check(store, limit=20, refresh=refresh)
     if problems:
         raise WorldInvariantError(f"world invariants broken{' ' + when if when else ''}:\n  "
                                   + "\n  ".join(problems))

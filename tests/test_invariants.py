@@ -91,14 +91,14 @@ def test_checker_catches_each_kind_of_fault(contract):
     ns = s.all("NvmfNamespace")[0]
     s.update("NvmfNamespace", ns["id"], {"namespace_id": 2 ** 31})
     s.update("Cluster", s.all("Cluster")[0]["id"], {"total_cpu_hz": None})
-    text = "\n".join(check(s))
+    text = "\n".join(check(s, refresh=False))
     assert "running_vm_num" in text
     assert "RUNNING without a host" in text
     assert "Ipmi" in text and "reads null" in text
     assert "namespace_id = 2147483648" in text
     assert "total_cpu_hz" in text
     with pytest.raises(AssertionError):
-        assert_sound(s)
+        assert_sound(s, refresh=False)
 
 
 # ----------------------------------------------------------------- through the API
@@ -140,7 +140,7 @@ def test_delete_cluster_leaves_no_dangling_relation(contract):
 
 def _vm_body(s, rng, name):
     cluster = rng.choice(s.all("Cluster"))
-    status = "STOPPED"   # RUNNING without host_id: placement is #12 A (workflows)
+    status = rng.choice(("RUNNING", "STOPPED"))
     return [{"cluster_id": cluster["id"], "name": name, "vcpu": 2, "cpu_cores": 1, "cpu_sockets": 2,
              "memory": 2, "memory_unit": "GB", "ha": True, "firmware": "BIOS", "status": status, "vm_nics": [],
              "vm_disks": {"mount_new_create_disks": [
@@ -172,15 +172,33 @@ def _random_step(api, rng, i):
         return "add-labels-to-resources", {"where": {"id_in": [l["id"] for l in labels[:2]]},
                                            "data": {"vms": {"id_in": [vm["id"]]}}}
     if kind == 10:
-        return "update-vm-basic-info", {"where": {"id": vm["id"]}, "data": {"description": f"step {i}"}}
-    # an explicit target in the VM's cluster (automatic placement is #12 A, workflows)
+        if rng.random() < 0.5:
+            return "update-vm-basic-info", {"where": {"id": vm["id"]}, "data": {"description": f"step {i}"}}
+        sockets = rng.choice((1, 2))
+        return "update-vm", {"where": {"id": vm["id"]},
+                             "data": {"vcpu": sockets * 2, "cpu_sockets": sockets, "cpu_cores": 2}}
+    if kind == 11 and rng.random() < 0.3:
+        labels = s.all("Label")
+        if labels and rng.random() < 0.5:
+            return "delete-label", {"where": {"id": rng.choice(labels)["id"]}}
+        return "create-label", [{"key": "inv", "value": f"v{i}"}]
+    if rng.random() < 0.5:
+        return "migrate-vm", {"where": {"id": vm["id"]}}          # automatic placement
     hosts = [h for h in s.find_by("Host", "cluster", vm.get("cluster")) if h["id"] != vm.get("host")]
     return "migrate-vm", {"where": {"id": vm["id"]},
                           "data": {"host_id": rng.choice(hosts)["id"] if hosts else vm.get("host")}}
 
 
-def test_random_mutations_keep_the_world_sound(contract):
-    api = Api(contract, generate(contract, "default"))
+MAINTENANCE_WORLD = {"seed": 5, "clusters": 4, "hosts_per_cluster": 4, "vms": 120}
+
+
+@pytest.mark.parametrize("world", ["default", "maintenance"])
+def test_random_mutations_keep_the_world_sound(contract, world):
+    from mock_server.world.scenario import parse_scenario
+    scenario = "default" if world == "default" else parse_scenario(MAINTENANCE_WORLD)
+    api = Api(contract, generate(contract, scenario))
+    if world == "maintenance":
+        assert any((h.get("host_state") or {}).get("state") == "MAINTENANCE_MODE" for h in api.store.all("Host"))
     rng = random.Random(7)
     seen = {}
     for i in range(120):
