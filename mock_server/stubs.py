@@ -2,7 +2,8 @@
 
 A stub matches on the operation and, optionally, on a JSON subset of the request body, on
 request headers and on the namespace; it answers a status, headers and a JSON body (checked
-against the contract when it is added, unless `unchecked`), optionally after a delay. A stub
+against the contract when it is added, unless `unchecked`; a string body with a non-JSON
+Content-Type goes out as that text), optionally after a delay. A stub
 with only a delay lets the world answer after waiting.
 
 Matching order: the lowest `priority` number first (1 before 5, the default); among equal
@@ -99,9 +100,14 @@ class Stub:
             payload = self.response_body
         else:
             payload = {"message": f"Stubbed answer of {self.id}", "status": self.status, "path": path}
-        data = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
-        headers = {"Content-Type": "application/json"}
-        headers.update(self.response_headers)
+        headers = dict(self.response_headers)
+        ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+        if ctype is None:
+            headers["Content-Type"] = ctype = "application/json"
+        if isinstance(payload, str) and "json" not in ctype.lower():
+            data = payload.encode()            # a text answer (an HTML error page of a proxy, ...)
+        else:
+            data = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
         return self.status, list(headers.items()), data
 
 

@@ -116,6 +116,11 @@ def test_unchecked_answers_anything(client, auth):
          response={"status": 418, "body": {"teapot": True}, "headers": {"Content-Type": "application/json"}})
     r = client.post("/v2/api/get-vms", json={}, headers=auth)
     assert r.status_code == 418 and r.json == {"teapot": True}
+    stub(client, operation="get-hosts", unchecked=True, priority=1,
+         response={"status": 502, "body": "<html>Bad Gateway</html>", "headers": {"content-type": "text/html"}})
+    r = client.post("/v2/api/get-hosts", json={}, headers=auth)
+    assert r.status_code == 502 and r.headers.getlist("Content-Type") == ["text/html"]
+    assert r.data == b"<html>Bad Gateway</html>"
 
 
 def test_stubs_go_with_the_world(client, auth):
