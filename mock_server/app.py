@@ -82,6 +82,10 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
                                         f"{request.path} 不支持 {request.method}"), request.path,
                               _error_language(request))
 
+    @app.errorhandler(ApiError)
+    def _api_error(e: ApiError):          # raised below an admin or GraphQL route (a namespace limit)
+        return error_response(e, request.path)
+
     @app.errorhandler(413)
     def _413(_e):
         return error_response(body_too_large(request.content_length or 0, app.config["MAX_CONTENT_LENGTH"],

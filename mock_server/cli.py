@@ -118,6 +118,9 @@ def _limit_args(serve: argparse.ArgumentParser) -> None:
                        help="largest multipart (upload) request body, also admin and GraphQL bodies; e.g. 64MiB")
     serve.add_argument("--max-depth", type=_number(int, 1, 500, "an integer"), default=MockConfig.max_depth,
                        metavar="LEVELS", help="deepest nesting of a JSON request body (400 above)")
+    serve.add_argument("--max-namespaces", type=_number(int, 1, 100_000, "an integer"),
+                       default=MockConfig.max_namespaces, metavar="N",
+                       help="worlds alive at once (one per X-Mock-Namespace); 400 past it")
     serve.add_argument("--journal-max", type=_size, default=MockConfig.journal_max, metavar="SIZE",
                        help="bytes of requests the journal keeps (oldest dropped first); e.g. 64MiB")
 
@@ -214,7 +217,8 @@ def serve(args) -> int:
                         username=args.username, password=args.password, source=args.source,
                         task_speed=args.task_speed, strict=not args.lenient, admin_token=args.admin_token,
                         threads=args.threads, state_file=args.state_file, max_body=args.max_body,
-                        max_upload=args.max_upload, max_depth=args.max_depth, journal_max=args.journal_max)
+                        max_upload=args.max_upload, max_depth=args.max_depth, journal_max=args.journal_max,
+                        max_namespaces=args.max_namespaces)
     tls = _tls(args)                   # flag errors first, before the slow part
     if isinstance(tls, int):
         return tls

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from .auth import Auth
 from .contract.index import Contract
 from .contract.validate import Validator
+from .errors import ApiError
 from .store import Store
 
 
@@ -32,6 +33,7 @@ class MockConfig:
     max_upload: int = 64 * 1024 ** 2  # bytes of a multipart (upload) request body
     max_depth: int = 64              # nesting levels of a JSON request body (400 above)
     journal_max: int = 64 * 1024 ** 2  # bytes the request journal keeps (oldest dropped first)
+    max_namespaces: int = 256        # worlds alive at once (each X-Mock-Namespace is one)
 
 
 class World:
@@ -75,6 +77,16 @@ class World:
         return w
 
 
+class NamespaceLimit(ApiError):
+    """A new namespace past the limit: 400 naming it and how to free or raise it."""
+
+    def __init__(self, limit: int, name: str):
+        super().__init__(400, f"namespace '{name}' cannot be created: the limit of {limit} namespaces is reached "
+                              f"(DELETE /_mock/namespaces/<name> frees one; serve --max-namespaces raises it)",
+                         code="NamespaceLimit",
+                         message_zh=f"命名空间数量已达上限 {limit}, 无法创建 '{name}'")
+
+
 @dataclass
 class MockState:
     contract: Contract
@@ -104,6 +116,8 @@ class MockState:
             if w is None:
                 if ns == "default":
                     w = World(self.world_factory(), self.clock)
+                elif len(self.worlds) >= self.config.max_namespaces:
+                    raise NamespaceLimit(self.config.max_namespaces, ns)
                 else:
                     w = self.world("default").clone()
                 self.worlds[ns] = w

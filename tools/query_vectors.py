@@ -227,7 +227,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     passed = failed = 0
     for path in argv:
-        p, failures = run_file(path)
+        try:
+            p, failures = run_file(path)
+        except OSError as e:
+            print(f"query_vectors: cannot read {path}: {e.strerror or e}", file=sys.stderr)
+            return 2
+        except ValueError as e:            # not JSON, or not a list of vectors
+            print(f"query_vectors: {path} is not a query-vectors document: {e}", file=sys.stderr)
+            return 2
         passed += p
         failed += len(failures)
         for line in failures:

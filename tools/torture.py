@@ -99,6 +99,17 @@ def _world_facts(state, ns: str) -> dict:
     return {"vlan_of": vlan_of, "clusters": sorted(vlan_of)}
 
 
+def facts_over_http(client: "Client") -> dict:
+    """What the workload needs of the world (a VM VLAN per cluster), asked over the API."""
+    vds_cluster = {d["id"]: (d.get("cluster") or {}).get("id") for d in client.api("get-vdses", {}) or []}
+    vlan_of: dict[str, str] = {}
+    for v in client.api("get-vlans", {"where": {"type": "VM"}}) or []:
+        cluster = vds_cluster.get((v.get("vds") or {}).get("id"))
+        if cluster:
+            vlan_of.setdefault(cluster, v["id"])
+    return {"vlan_of": vlan_of, "clusters": sorted(vlan_of)}
+
+
 def _create_vm_body(cluster: str, vlan: str, name: str) -> list:
     return [{"cluster_id": cluster, "name": name, "vcpu": 1, "memory": 1, "memory_unit": "GB", "cpu_cores": 1,
              "cpu_sockets": 1, "ha": False, "firmware": "BIOS", "status": "STOPPED",
