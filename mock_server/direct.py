@@ -7,6 +7,8 @@ order; any other body returns None and goes to the engine:
     {"where": {"id": "<id>"}}                 {"where": {"id_in": ["<id>", ...]}}
     {"where": {"name" | "local_id": "<s>"}}   {"where": {"<to-one relation>": {"id": "<id>"}}}
 
+each optionally with `first` and / or `skip` (plain non-negative integers).
+
 A key qualifies only where the model's WhereInput offers it, as a STRING field (name,
 local_id) or a stored to-one relation; what qualifies is worked out once per (model, key).
 """
@@ -20,13 +22,36 @@ from .store.table import members
 
 _FIELDS = ("name", "local_id")
 _NO = ("no",)
+_WHOLE = (0, None)
+_INT32_MAX = 2 ** 31 - 1
+
+
+def _page(body: dict) -> tuple[int, int | None] | None:
+    """(skip, first) when the body's other keys are only `first` / `skip` as plain integers
+    in 0 .. 2^31-1 (anything else, errors included, is the engine's), else None."""
+    skip, first = 0, None
+    for k, v in body.items():
+        if k == "where":
+            continue
+        if type(v) is not int or not 0 <= v <= _INT32_MAX:
+            return None
+        if k == "skip":
+            skip = v
+        elif k == "first":
+            first = v
+        else:
+            return None
+    return skip, first
 
 
 def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
-    if type(body) is not dict or len(body) != 1:
+    if type(body) is not dict:
         return None
     where = body.get("where")
     if type(where) is not dict or len(where) != 1:
+        return None
+    page = _page(body) if len(body) > 1 else _WHOLE
+    if page is None:
         return None
     (key, value), = where.items()
     model = ctx.op.resource
@@ -40,7 +65,9 @@ def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
         if type(value) is not str:
             return None
         row = rows.get(value)
-        return RawJSON(b"[]" if row is None else b"[" + store.render_json(model, row) + b"]")
+        if row is None or page[0] > 0 or page[1] == 0:
+            return RawJSON(b"[]")
+        return RawJSON(b"[" + store.render_json(model, row) + b"]")
     if kind[0] == "id_in":
         if type(value) is not list or not value or any(type(v) is not str for v in value):
             return None
@@ -62,6 +89,9 @@ def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
             ids = sorted(i for i in members(table.rel_index[key].get(target)) if rows[i].get(key) == target)
     else:
         return None
+    if page is not _WHOLE:
+        skip, first = page
+        ids = ids[skip:] if first is None else ids[skip:skip + first]
     render = store.render_json
     return RawJSON(b"[" + b",".join([render(model, rows[i]) for i in ids]) + b"]")
 

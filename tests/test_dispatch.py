@@ -54,6 +54,10 @@ def _bodies(rows, rng, relations=()):
                 yield {"where": {key: r[key]}}
                 yield {"where": {key: r[key] + "-not-there"}}
     yield {"where": {"id": "nope"}}
+    for page in ({"first": 1}, {"first": 0}, {"skip": 1}, {"skip": 0, "first": 2}, {"skip": 2, "first": 1}):
+        yield {"where": {"id_in": ids[:4]}, **page}
+        yield {"where": {"id": ids[0]}, **page}
+        yield {"where": {"name": rows[0].get("name") or ""}, **page}
     yield {"where": {"id_in": rng.sample(ids, min(5, len(ids))) + ["nope"]}}
     yield {"where": {"id_in": ids[:3] + ids[:3]}}          # duplicates: each row once, in id order
     yield {"where": {"name": ""}}
@@ -107,7 +111,10 @@ def test_duplicate_names_come_back_in_id_order(app):
 def test_other_shapes_go_to_the_engine(app):
     op = app.config["MOCK_STATE"].contract.operations["/get-vms"]
     ctx = _ctx(app, op)
-    for body in ({}, {"where": {"id": "x"}, "first": 1}, {"where": {"id": 5}}, {"where": {"id_in": []}},
+    for body in ({}, {"where": {"id": "x"}, "last": 1}, {"where": {"id": "x"}, "first": -1},
+                 {"where": {"id": "x"}, "first": True}, {"where": {"id": "x"}, "first": 1.0},
+                 {"where": {"id": "x"}, "orderBy": "name_ASC"}, {"where": {"id": "x"}, "after": "y"},
+                 {"first": 1}, {"where": {"id": 5}}, {"where": {"id_in": []}},
                  {"where": {"name_contains": "a"}}, {"where": {"id": "x", "name": "y"}},
                  {"where": {"vcpu": 2}}, None):
         assert direct_lookup(ctx, body) is None
