@@ -10,7 +10,6 @@ from typing import Any
 
 from ..errors import bad_request
 from . import Ctx, operation
-from .hosts import recount_hosts
 from .mutations import body_items, require_row, respond, start_task
 from .storage import drop_volumes, has, mounted_volume_ids
 from .vm import clone_one, finish_create
@@ -105,14 +104,11 @@ def batch_task(ctx: Ctx, made: list) -> tuple:
     store = ctx.store
     first, final, _, item = made[0]
     rest = made[1:]
-    hosts = [store.get("Vm", vm["id"]).get("host") for vm, *_ in made]
-
     def done():
         for vm, fin, *_ in rest:
             if store.get("Vm", vm["id"]) is not None:
                 store.update("Vm", vm["id"], {**fin, "entityAsyncStatus": None} if has(ctx, "Vm", "entityAsyncStatus")
                              else fin)
-        recount_hosts(ctx, hosts)
 
     undo = [drop_volumes(ctx, vm["id"], keep=mounted_volume_ids(it)) for vm, _, _, it in made]
 

@@ -1,8 +1,7 @@
 """Where a VM may run, as a real tower schedules it: on a host of the VM's own cluster that is
 connected, not in (or entering) maintenance, not being removed, with memory left for the VM.
-Used by create / start / migrate and by maintenance mode; also keeps each host's VM counters
-(`running_vm_num`, `stopped_vm_num`, `suspended_vm_num`, `vm_num`,
-`running_pause_vm_memory_bytes`) derived from the VMs it carries.
+Used by create / start / migrate and by maintenance mode (a host's VM counters are derived
+from the VMs it carries by world/derived.py after every operation).
 
 A leaf of the VM behaviours: it imports only mutations.py and storage.py.
 """
@@ -14,7 +13,6 @@ from typing import Iterable
 from ..errors import bad_request
 from . import Ctx
 from .mutations import not_found_id
-from .storage import has
 
 CONNECTED = {"CONNECTED_HEALTHY", "CONNECTED_WARNING", "CONNECTED_ERROR"}
 OUT_OF_SERVICE = {"MAINTENANCE_MODE", "ENTERING_MAINTENANCE_MODE", "REMOVING"}
@@ -148,45 +146,3 @@ def check_host(ctx: Ctx, vm: dict, host_id: str, field: str, *, promised: dict |
                           f"{vm.get('name')} needs {need}",
                           f"{field}: 主机 {host.get('name')} 空闲内存不足 ({max(room, 0)} < {need})")
     return host
-
-
-# ------------------------------------------------------------------------ counters
-
-COUNTS = (("running_vm_num", ("RUNNING",)), ("stopped_vm_num", ("STOPPED",)),
-          ("suspended_vm_num", ("SUSPENDED",)))
-
-
-def recount_hosts(ctx: Ctx, host_ids: Iterable[str | None]) -> None:
-    """Derive each host's VM counters from the VMs it carries."""
-    if not has(ctx, "Host"):
-        return
-    props = ctx.contract.resources["Host"].properties
-    store = ctx.store
-    for hid in {h for h in host_ids if h}:
-        host = store.get("Host", hid)
-        if host is None:
-            continue
-        vms = store.find_by("Vm", "host", hid)
-        changes = {}
-        for field, states in COUNTS:
-            if field in props:
-                changes[field] = sum(1 for v in vms if v.get("status") in states)
-        if "vm_num" in props:
-            changes["vm_num"] = len(vms)
-        if "running_pause_vm_memory_bytes" in props:
-            changes["running_pause_vm_memory_bytes"] = sum(int(v.get("memory") or 0) for v in vms
-                                                           if v.get("status") in ACTIVE)
-        if any(host.get(k) != v for k, v in changes.items()):
-            store.update("Host", hid, changes)
-
-
-def recounter(ctx: Ctx, *host_ids: str | None, vm_id: str | None = None):
-    """A callback recounting the given hosts (and the host `vm_id` is on when it runs)."""
-    def run():
-        ids = list(host_ids)
-        if vm_id:
-            row = ctx.store.get("Vm", vm_id)
-            if row is not None:
-                ids.append(row.get("host"))
-        recount_hosts(ctx, ids)
-    return run

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import ApiError, bad_request
 from . import Ctx, operation
-from .hosts import ACTIVE, cluster_hosts, maintenance_state, pick_host, recount_hosts, vms_on, why_unusable
+from .hosts import ACTIVE, cluster_hosts, maintenance_state, pick_host, vms_on, why_unusable
 from .mutations import check_unlocked, not_found_id, now_iso, require_row, respond, start_task, where_rows
 
 ENTERING, IN_MAINTENANCE, IN_USE = "ENTERING_MAINTENANCE_MODE", "MAINTENANCE_MODE", "IN_USE"
@@ -152,7 +152,6 @@ def enter(ctx: Ctx, body: Any):
         row = store.get("Host", host["id"])
         if row is not None:
             store.update("Host", host["id"], {"host_state": _host_state(ctx, row, IN_MAINTENANCE)})
-        recount_hosts(ctx, [host["id"]] + [to for _, to in moves])
 
     locks = [("Vm", vm["id"]) for vm, _ in moves] + [("Vm", vm["id"]) for vm in stopped]
     tid = start_task(ctx, "Host", host["id"], "action", mutation="enterMaintenanceMode", on_success=done,
@@ -239,7 +238,6 @@ def exit_(ctx: Ctx, body: Any):
     if total > 0 and room.get(host["id"], 0) > total:
         raise bad_request(f"data: host {host.get('name')} has no room for all the VMs to bring back",
                           f"data: 主机 {host.get('name')} 内存不足以容纳全部虚拟机")
-    before_hosts = [vm.get("host") for vm, _ in plan]
 
     def done():
         for vm, changes in plan:
@@ -248,7 +246,6 @@ def exit_(ctx: Ctx, body: Any):
         row = store.get("Host", host["id"])
         if row is not None:
             store.update("Host", host["id"], {"host_state": _host_state(ctx, row, IN_USE)})
-        recount_hosts(ctx, [host["id"]] + before_hosts)
 
     tid = start_task(ctx, "Host", host["id"], "action", mutation="exitMaintenanceMode", on_success=done,
                      extra_locks=[("Vm", vm["id"]) for vm, _ in plan],

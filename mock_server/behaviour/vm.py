@@ -15,8 +15,8 @@ from typing import Any
 
 from ..errors import bad_request
 from . import Ctx, operation
-from .hosts import candidates, check_host, pick_host, recounter
-from .mutations import (body_items, chain, fill_required, locked_rows, map_params, new_record, not_found_id,
+from .hosts import candidates, check_host, pick_host
+from .mutations import (body_items, fill_required, locked_rows, map_params, new_record, not_found_id,
                         respond, start_task)
 from .nics import attach_nics as insert_nics, nic_rows, prepare_nic, vlan_cluster
 from .storage import (attach_disks, check_disks, drop_volumes, has, mounted_volume_ids, new_disk, new_volume,
@@ -128,10 +128,8 @@ def finish_create(ctx: Ctx, made: list[tuple[dict, dict, Any, dict]], mutation: 
     """One create task per new VM [(vm, final changes, on-success callback, params)]."""
     results = []
     for vm, final, done, item in made:
-        host = ctx.store.get("Vm", vm["id"]).get("host")
         tid = start_task(ctx, "Vm", vm["id"], "create", changes=final, mutation=mutation,
-                         on_failure=drop_volumes(ctx, vm["id"], keep=mounted_volume_ids(item)),
-                         on_success=chain(done, recounter(ctx, host)))
+                         on_failure=drop_volumes(ctx, vm["id"], keep=mounted_volume_ids(item)), on_success=done)
         results.append((tid, "Vm", vm["id"]))
     return results
 
@@ -336,7 +334,7 @@ def update_vm(ctx: Ctx, body: Any):
     for row, changes in planned:
         if changes:
             ctx.store.update("Vm", row["id"], changes)
-        tid = start_task(ctx, "Vm", row["id"], "update", before=row, on_success=recounter(ctx, row.get("host")))
+        tid = start_task(ctx, "Vm", row["id"], "update", before=row)
         results.append((tid, "Vm", row["id"]))
     return respond(ctx, results)
 
@@ -386,8 +384,7 @@ def power(ctx: Ctx, body: Any):
         planned.append((row, changes))
     results = []
     for row, changes in planned:
-        tid = start_task(ctx, "Vm", row["id"], "action", changes=changes, mutation=mutation,
-                         on_success=recounter(ctx, row.get("host"), changes.get("host")))
+        tid = start_task(ctx, "Vm", row["id"], "action", changes=changes, mutation=mutation)
         results.append((tid, "Vm", row["id"]))
     return respond(ctx, results)
 
@@ -413,8 +410,7 @@ def migrate(ctx: Ctx, body: Any):
         planned.append((row, target))
     results = []
     for row, target in planned:
-        tid = start_task(ctx, "Vm", row["id"], "action", changes={"host": target}, mutation="migrateVm",
-                         on_success=recounter(ctx, row.get("host"), target))
+        tid = start_task(ctx, "Vm", row["id"], "action", changes={"host": target}, mutation="migrateVm")
         results.append((tid, "Vm", row["id"]))
     return respond(ctx, results)
 
@@ -431,8 +427,7 @@ def recycle(ctx: Ctx, body: Any):
         if into and row.get("status") == "RUNNING":
             changes["status"] = "STOPPED"
         tid = start_task(ctx, "Vm", row["id"], "action", changes=changes,
-                         mutation="moveVmToRecycleBin" if into else "recoverVmFromRecycleBin",
-                         on_success=recounter(ctx, row.get("host")))
+                         mutation="moveVmToRecycleBin" if into else "recoverVmFromRecycleBin")
         results.append((tid, "Vm", row["id"]))
     return respond(ctx, results)
 
@@ -458,7 +453,7 @@ def delete_vm(ctx: Ctx, body: Any):
                              mutation="moveVmToRecycleBin")
             results.append((tid, "Vm", row["id"]))
             continue
-        on_success = chain(None if keep_volumes else volumes_deleter(ctx, row), recounter(ctx, row.get("host")))
+        on_success = None if keep_volumes else volumes_deleter(ctx, row)
         tid = start_task(ctx, "Vm", row["id"], "delete", mutation="deleteVm", on_success=on_success)
         results.append((tid, "Vm", row["id"]))
     return respond(ctx, results)

@@ -109,7 +109,10 @@ class Deriver:
         out["_active_memory"] = active_mem
 
     def _host(self, store, row: dict, out: dict) -> None:
-        self._vm_figures(self._vms_of(store, "Host", row["id"]), out)
+        vms = self._vms_of(store, "Host", row["id"])
+        self._vm_figures(vms, out)
+        out["running_pause_vm_memory_bytes"] = sum((v.get("memory") or 0) for v in vms
+                                                   if v.get("status") in ("RUNNING", "SUSPENDED"))
         active_mem = out.pop("_active_memory")
         out.pop("provisioned_cpu_cores_for_active_vm", None)
         cores = row.get("total_cpu_cores") or 0
