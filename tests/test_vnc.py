@@ -190,3 +190,23 @@ def test_console_over_tls_is_wss():
             ws.close()
     finally:
         m.stop()
+
+
+def test_powering_the_vm_off_closes_its_open_console(mock, api):
+    vm = running_vm(mock, api, 4)
+    ws = WsSocket(vnc_info(mock, api, vm["id"]).json()["redirect"])
+    try:
+        c = RfbClient(ws)
+        c.request(False)
+        c.read_update()
+        assert api.post(mock.api_url + "/poweroff-vm", json={"where": {"id": vm["id"]}}).status_code == 200
+        c.request(True)
+        c.read_update()                          # the header and the closing line (within a poll)
+        screen = "\n".join(c.text())
+        assert screen.splitlines()[1].startswith("STOPPED") and "powered off" in screen
+        with pytest.raises((EOFError, OSError)):
+            c.request(True)
+            c.read_update()
+    finally:
+        ws.close()
+        api.post(mock.api_url + "/start-vm", json={"where": {"id": vm["id"]}})

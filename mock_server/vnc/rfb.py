@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import struct
 import threading
+import time
 from typing import Callable, Protocol
 
 from .console import PALETTE, Console
@@ -115,14 +116,18 @@ class RfbSession:
         try:
             if not self.handshake():
                 return
+            closing_until = None
             while not self.stopping.is_set():
                 if self.t.wait(self.poll):
                     self._message()
-                else:
+                elif closing_until is None:
                     self._tick()
                 self._flush()
                 if self.console.mode == "closed":
-                    return
+                    # the closing message goes out with the client's next update request, then end
+                    closing_until = closing_until or time.monotonic() + 2.0
+                    if not self.console.dirty or time.monotonic() > closing_until:
+                        return
         except (EOFError, OSError, ValueError, struct.error) as e:
             log.debug("vnc session ends: %s", e)
         finally:
