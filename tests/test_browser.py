@@ -107,6 +107,18 @@ def test_task_progress_moves_on_the_page(mock, api, driver):
         mock.admin("POST", "/clock/resume")
 
 
+def test_journal_shows_a_requests_bodies(mock, api, driver):
+    r = api.post(mock.api_url + "/get-vms", json={"where": {"name_contains": "db"}, "first": 2})
+    rid = r.headers["x-tower-request-id"]
+    driver.get(mock.url + "/_mock/ui/#/journal?operation=get-vms")
+    row = wait(driver, lambda d: next((tr for tr in d.find_elements(By.CSS_SELECTOR, "#journal-table tr.click")
+                                       if rid in tr.text), None))
+    assert "get-vms" in row.text and "200" in row.text
+    row.click()
+    assert '"name_contains": "db"' in css(driver, "pre.req-body").text
+    assert r.json()[0]["id"] in css(driver, "pre.resp-body").text
+
+
 def test_add_and_remove_a_fault_rule(mock, api, driver):
     driver.get(mock.url + "/_mock/ui/#/control")
     css(driver, "#no-faults")

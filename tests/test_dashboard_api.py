@@ -96,3 +96,17 @@ def test_console_links_status_and_namespaces(mock, api):
     assert "team-a" in st["namespaces"] and st["journal"]["last"] >= 1
     assert get(mock, "/inventory", namespace="team-a").json()["counts"]["Vm"] == get(mock, "/inventory").json()["counts"]["Vm"]
     assert get(mock, "/inventory", namespace="ghost").status_code == 404
+
+
+def test_answers_stay_small_at_ten_thousand_vms():
+    m = start_mock(world="large", task_speed=0)
+    try:
+        inv = get(m, "/inventory")
+        assert inv.json()["counts"]["Vm"] == 10000 and len(inv.content) < 64 * 1024
+        for params in ({}, {"q": "db"}, {"skip": 9990}):
+            page = get(m, "/resources/Vm", **params)
+            assert len(page.json()["items"]) <= 50 and len(page.content) < 64 * 1024
+        assert get(m, "/resources/Vm", skip=9990).json()["total"] == 10000
+        assert len(get(m, "/tasks").json()["items"]) <= 50
+    finally:
+        m.stop()
