@@ -12,7 +12,9 @@ import argparse
 import sys
 import time
 
-SUITES = ("schema", "query", "stateful")
+SUITES = ("probe", "query", "schema", "stateful")
+# shares of the time budget
+SUITE_WEIGHT = {"probe": 3.0, "query": 2.0, "schema": 3.0, "stateful": 2.0}
 COMMANDS = ("run", "cleanup", "drift", "client")
 
 
@@ -32,6 +34,16 @@ def _target_args(p: argparse.ArgumentParser, other: bool = False) -> None:
     p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout (s)")
 
 
+def _port(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be within 0 .. 65535, got {n}")
+    return n
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", metavar="FILE",
                    help="the OpenAPI document to test against (default: the target's "
@@ -42,10 +54,18 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="schema suite: operations sampled (0 = every operation in scope)")
     p.add_argument("--query-examples", type=int, default=25, help="query suite: bodies per resource")
     p.add_argument("--query-resources", default="Vm,Cluster,Host,VmDisk,Label,Task")
+    p.add_argument("--probe-parts", default="auth,invalid,query,lifecycle",
+                   help="probe suite: which probes (auth, invalid, query, lifecycle)")
+    p.add_argument("--expired-token", metavar="TOKEN",
+                   help="a genuinely expired token of the target, for the auth probe (default: the login "
+                        "token with its exp claim moved into the past)")
     p.add_argument("--stateful-examples", type=int, default=2, help="stateful suite: runs of the machine")
     p.add_argument("--stateful-steps", type=int, default=6, help="stateful suite: steps per run")
-    p.add_argument("--time-budget", type=float, default=300.0, metavar="SECONDS",
-                   help="overall time budget; suites stop generating when it is spent")
+    p.add_argument("--time-budget", type=float, default=60.0, metavar="SECONDS",
+                   help="overall time budget (default 60); suites stop when their share is spent, and "
+                        "the run ends within 10%% of it")
+    p.add_argument("--max-defects", type=int, default=0, metavar="N",
+                   help="stop each suite once it found N defects (default 0: never)")
     p.add_argument("--report-dir", default="contract-report", metavar="DIR")
     p.add_argument("-q", "--quiet", action="store_true")
 
@@ -68,22 +88,32 @@ def build_parser() -> argparse.ArgumentParser:
     _target_args(run)
     _common(run)
     _safety_args(run)
-    run.add_argument("--suites", default=",".join(SUITES), help="comma-separated: schema,query,stateful")
+    run.add_argument("--suites", default=",".join(SUITES), help="comma-separated: probe,query,schema,stateful (default: all)")
 
     clean = sub.add_parser("cleanup", help="delete resources whose name starts with the prefix")
     _target_args(clean)
     _safety_args(clean)
+    clean.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
 
     drift = sub.add_parser("drift", help="the same read-only checks against two targets, side by side")
     _target_args(drift, other=True)
     _common(drift)
 
-    client = sub.add_parser("client", help="run a client command against the mock and report on it")
+    from .client_check import ENV_HELP
+    client = sub.add_parser("client", help="run a client command against the mock and report on it",
+                            epilog=ENV_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    client.add_argument("--port", type=_port, default=0, help="the mock's port (default: a free one)")
+    client.add_argument("--world", default="default", metavar="NAME|FILE",
+                        help="the seeded world: default, large, xl or a scenario / recorded world file")
+    client.add_argument("--spec", metavar="FILE", help="a CloudTower OpenAPI document (default: the installed SDK's)")
+    client.add_argument("--compat", action="append", default=[], metavar="SPEC",
+                        help="an older CloudTower OpenAPI document to check the client's calls against "
+                             "(repeatable; default: the older specs in $CLOUDTOWER_SHARED/specs)")
     client.add_argument("--chaos", action="store_true", help="inject latency, 503 answers and failing tasks")
     client.add_argument("--chaos-rate", type=float, default=0.15, help="fraction of requests disturbed")
     client.add_argument("--seed", type=int, default=0)
-    client.add_argument("--task-speed", type=float, default=10.0)
-    client.add_argument("--spec", metavar="FILE")
+    client.add_argument("--task-speed", type=float, default=10.0, help="task speed (0 = tasks end at once)")
+    client.add_argument("--strict-tasks", action="store_true", help="fail when the client leaves a task un-awaited")
     client.add_argument("--timeout", type=float, default=600.0, help="command timeout (s)")
     client.add_argument("--report-dir", default="contract-report", metavar="DIR")
     client.add_argument("-q", "--quiet", action="store_true")
@@ -118,32 +148,20 @@ def _err(msg: str) -> int:
     return 2
 
 
-def make_target(args, url: str | None = None, username=None, password=None, source=None, token=None,
-                label: str | None = None):
-    from .target import Safety, Target, is_local_host, split_base_url
-    from urllib.parse import urlsplit
-    url = url or args.base_url
-    local = is_local_host(urlsplit(split_base_url(url)[0]).hostname)
-    allow = bool(getattr(args, "allow_mutations", False)) or local
-    if getattr(args, "read_only", False):
-        allow = False
-    safety = Safety(allow_mutations=allow, prefix=getattr(args, "prefix", "ctm-"),
-                    max_created=getattr(args, "max_created", 10), protect=list(getattr(args, "protect", []) or []))
-    return Target(url, token=token if token is not None else args.token,
-                  username=username if username is not None else args.username,
-                  password=password if password is not None else args.password,
-                  source=source if source is not None else args.source,
-                  timeout=args.timeout, safety=safety, label=label)
-
-
 def cmd_run(args) -> int:
-    from .report import SuiteResult, summary_lines, write_reports
-    from .target import TargetError, load_target_contract
+    from .checks import Inspector
+    from .render import write_reports
+    from .report import summary_lines
+    from .target import TargetError, load_target_contract, make_target
     suites = [s.strip() for s in args.suites.split(",") if s.strip()]
     unknown = [s for s in suites if s not in SUITES]
     if unknown:
         return _err(f"unknown suite(s): {', '.join(unknown)} (choose from {', '.join(SUITES)})")
+    if args.time_budget <= 0:
+        return _err("--time-budget must be positive")
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
+    t0 = time.monotonic()
+    deadline = t0 + args.time_budget
     target = make_target(args)
     try:
         target.login()
@@ -153,64 +171,92 @@ def cmd_run(args) -> int:
         contract, where = load_target_contract(target, args.spec)
     except Exception as e:
         return _err(f"cannot load the contract: {e}")
+    inspector = Inspector(contract)
+    target.observers.append(inspector)
     mode = "mutations allowed" if target.safety.allow_mutations else "read-only"
     log(f"cloudtower-contract: target {target.api} ({'local' if target.local else 'remote'}, {mode})")
-    log(f"  contract: {where}; {len(contract.operations)} operations")
-    t0 = time.monotonic()
-    deadline = t0 + args.time_budget
-    results: list[SuiteResult] = []
+    log(f"  contract: {where}; {len(contract.operations)} operations; time budget {args.time_budget:.0f}s")
+    results = []
     for i, name in enumerate(suites):
-        remaining = max(5.0, deadline - time.monotonic())
-        share = remaining / (len(suites) - i)
-        results.append(run_suite(name, target, contract, args, share, log))
+        remaining = deadline - time.monotonic()
+        # each suite gets its weighted share of what is left; the last one gets all of it
+        weights = [SUITE_WEIGHT[s] for s in suites[i:]]
+        share = max(1.0, remaining * weights[0] / sum(weights))
+        results.append(run_suite(name, target, contract, args, share, log, inspector))
+    elapsed = time.monotonic() - t0
     for line in summary_lines(results):
         print(line, flush=True)
     header = [f"- target: `{target.api}` ({'local' if target.local else 'remote'}, {mode})",
               f"- contract: {where}",
-              f"- seed {args.seed}, max examples {args.max_examples}, time budget {args.time_budget:.0f}s, "
-              f"{target.requests_sent} requests, {time.monotonic() - t0:.1f}s"]
-    junit, md = write_reports(results, args.report_dir, header)
-    print(f"  reports: {junit} {md}", flush=True)
+              f"- suites {', '.join(suites)}; seed {args.seed}; time budget {args.time_budget:.0f}s, "
+              f"used {elapsed:.1f}s; {target.requests_sent} requests"]
+    paths = write_reports(results, args.report_dir, header)
+    print(f"  {elapsed:.1f}s (budget {args.time_budget:.0f}s); reports: {' '.join(map(str, paths))}", flush=True)
     return 1 if any(r.failures for r in results) else 0
 
 
-def run_suite(name: str, target, contract, args, budget: float, log):
+def run_suite(name: str, target, contract, args, budget: float, log, inspector):
     from .report import HARNESS, SuiteResult
     try:
-        if name == "schema":
-            from .schema_suite import SchemaSuite
-            return SchemaSuite(target, contract, seed=args.seed, max_examples=args.max_examples,
-                               max_operations=args.max_operations or None, time_budget=budget, log=log).run()
-        if name == "query":
-            from .query_suite import QuerySuite
-            res = tuple(r.strip() for r in args.query_resources.split(",") if r.strip())
-            return QuerySuite(target, contract, seed=args.seed, examples=args.query_examples, resources=res,
-                              time_budget=budget, log=log).run()
-        if name == "stateful":
-            from .stateful import StatefulSuite
-            return StatefulSuite(target, contract, seed=args.seed, examples=args.stateful_examples,
-                                 steps=args.stateful_steps, time_budget=budget, log=log).run()
+        suite = make_suite(name, target, contract, args, budget, log)
+        suite.result.max_defects = max(0, args.max_defects)
+        inspector.bind(suite.result)
+        return suite.run()
     except Exception as e:     # a crash of one suite is reported, the others still run
+        import traceback
         r = SuiteResult(name)
-        r.fail(name, HARNESS, f"{type(e).__name__}: {e}")
+        r.fail(name, HARNESS, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}")
         return r.finish()
+    finally:
+        inspector.bind(None)
+
+
+def make_suite(name: str, target, contract, args, budget: float, log):
+    if name == "schema":
+        from .schema_suite import SchemaSuite
+        return SchemaSuite(target, contract, seed=args.seed, max_examples=args.max_examples,
+                           max_operations=args.max_operations or None, time_budget=budget, log=log)
+    if name == "query":
+        from .query_suite import QuerySuite
+        res = tuple(r.strip() for r in args.query_resources.split(",") if r.strip())
+        return QuerySuite(target, contract, seed=args.seed, examples=args.query_examples, resources=res,
+                          time_budget=budget, log=log)
+    if name == "probe":
+        from .probes import ProbeSuite
+        res = tuple(r.strip() for r in args.query_resources.split(",") if r.strip())
+        parts = tuple(x.strip() for x in args.probe_parts.split(",") if x.strip())
+        return ProbeSuite(target, contract, seed=args.seed, resources=res, time_budget=budget, log=log,
+                          expired=args.expired_token, parts=parts)
+    if name == "stateful":
+        from .stateful import StatefulSuite
+        return StatefulSuite(target, contract, seed=args.seed, examples=args.stateful_examples,
+                             steps=args.stateful_steps, time_budget=budget, log=log)
     raise ValueError(name)
 
 
 def cmd_cleanup(args) -> int:
-    from .target import SafetyError, TargetError, cleanup
+    from .cleanup import cleanup
+    from .target import SafetyError, TargetError, make_target
     target = make_target(args)
-    if not target.safety.allow_mutations:
-        return _err("cleanup deletes resources: give --allow-mutations for a non-local target")
+    if not args.dry_run and not target.safety.allow_mutations:
+        return _err("cleanup deletes resources: give --allow-mutations for a non-local target (or --dry-run)")
     try:
         target.login()
-        deleted = cleanup(target, args.prefix)
+        listed = cleanup(target, args.prefix, dry_run=True, log=print)
+        print(f"cloudtower-contract cleanup: {len(listed)} resource(s) named {args.prefix}*"
+              f"{' (dry run: nothing deleted)' if args.dry_run else ', to delete in this order:'}")
+        for res, rid, name in listed:
+            print(f"  {res} {name} ({rid})")
+        if args.dry_run or not listed:
+            return 0
+        deleted = cleanup(target, args.prefix, log=print)
     except (TargetError, SafetyError) as e:
         return _err(str(e))
-    print(f"cloudtower-contract cleanup: deleted {len(deleted)} resource(s) named {args.prefix}*")
-    for res, rid, name in deleted:
-        print(f"  {res} {name} ({rid})")
-    return 0
+    left = cleanup(target, args.prefix, dry_run=True, log=lambda s: None)
+    print(f"cloudtower-contract cleanup: deleted {len(deleted)}; {len(left)} left")
+    for res, rid, name in left:
+        print(f"  left: {res} {name} ({rid})")
+    return 1 if left else 0
 
 
 if __name__ == "__main__":

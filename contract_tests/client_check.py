@@ -1,113 +1,39 @@
-"""`cloudtower-contract client [--chaos] -- <command...>`: run a user's client against the mock.
+"""`cloudtower-contract client [--port P] [--world W] [--spec F] [--chaos] -- <command...>`: run a
+user's client against the mock and report what it did.
 
-The mock runs in-process (create_app + cheroot on a free port, strict validation), wrapped in
-a recording WSGI middleware (method, path, status, request and response bodies) and, with
-`--chaos`, an injector adding seeded latency and 503 ErrorBody answers (plus a failure rule
-making some tasks fail). The command runs with CLOUDTOWER_ENDPOINT / _USERNAME / _PASSWORD
-set. The report lists every request that broke the contract (with the validation error),
-the operations used (coverage of the contract), the tasks the client started and never
-polled with get-tasks, and under chaos how the client fared. Exit status non-zero when the
-client broke the contract, left tasks un-awaited, or the command failed.
+The mock runs in-process (strict validation), wrapped in a recorder and, with `--chaos`, an
+injector of seeded latency and 503 ErrorBody answers (plus a rule making some tasks fail).
+The command runs with these variables set (see ENV_HELP). The report lists the operations the
+client called and how often; every request the mock rejected as invalid (a client bug: the
+field and the reason); the operations, fields and enum values it used that older CloudTower
+versions lack (`--compat SPEC`, default: the older specs in $CLOUDTOWER_SHARED/specs); the
+tasks it started and never polled; and under chaos which disturbances it survived.
+Exit status 1 when the client sent an invalid request or the command failed (and, with
+`--strict-tasks`, when it left a task un-awaited).
 """
 
 from __future__ import annotations
 
-import io
 import os
-import random
+import re
 import subprocess
 import sys
-import threading
-import time
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from .report import CLIENT_CONTRACT, CLIENT_FAILED, CLIENT_TASK, SuiteResult, summary_lines, write_reports
+from .recorder import Chaos, Recorded, Recorder
+from .render import write_reports
+from .report import CLIENT_FAILED, CLIENT_INVALID, CLIENT_TASK, SuiteResult, summary_lines
 
-API = "/v2/api/"
-
-
-@dataclass
-class Exchange:
-    method: str
-    path: str
-    status: int
-    request: bytes
-    response: bytes
-    injected: str | None = None
-    seconds: float = 0.0
-
-    @property
-    def op(self) -> str:
-        return self.path[len(API) - 1:] if self.path.startswith(API) else self.path
-
-
-class Recorder:
-    """WSGI middleware keeping every API exchange."""
-
-    def __init__(self, app):
-        self.app = app
-        self.exchanges: list[Exchange] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if not path.startswith(API):
-            return self.app(environ, start_response)
-        try:
-            n = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            n = 0
-        body = environ["wsgi.input"].read(n) if n > 0 else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        seen: dict[str, Any] = {}
-
-        def sr(status, headers, exc_info=None):
-            seen["status"] = int(status.split()[0])
-            seen["injected"] = next((v for k, v in headers if k.lower() == "x-chaos"), None)
-            return start_response(status, headers, exc_info)
-        t0 = time.monotonic()
-        out = b"".join(self.app(environ, sr))
-        with self._lock:
-            self.exchanges.append(Exchange(environ.get("REQUEST_METHOD", ""), path, seen.get("status", 0),
-                                           body, out, seen.get("injected"), time.monotonic() - t0))
-        return [out]
-
-
-class Chaos:
-    """WSGI middleware: seeded latency and 503 ErrorBody answers (never on login)."""
-
-    def __init__(self, app, rate: float = 0.15, seed: int = 0):
-        self.app = app
-        self.rate = rate
-        self.rng = random.Random(seed)
-        self._lock = threading.Lock()
-        self.injected = {"latency": 0, "503": 0}
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if not path.startswith(API) or path.endswith("/login") or path.endswith("openapi.json"):
-            return self.app(environ, start_response)
-        with self._lock:
-            roll, delay = self.rng.random(), self.rng.uniform(0.05, 0.4)
-        if roll < self.rate / 2:
-            with self._lock:
-                self.injected["503"] += 1
-            body = orjson.dumps({"message": "Service temporarily unavailable (injected by cloudtower-contract "
-                                            "--chaos)", "status": 503, "path": path[len(API) - 1:]})
-            start_response("503 Service Unavailable", [("Content-Type", "application/json"),
-                                                       ("Content-Length", str(len(body))),
-                                                       ("x-tower-request-id", "chaos-%08x" % self.rng.getrandbits(32)),
-                                                       ("x-chaos", "503")])
-            return [body]
-        if roll < self.rate:
-            with self._lock:
-                self.injected["latency"] += 1
-            time.sleep(delay)
-        return self.app(environ, start_response)
+ENV_HELP = """environment of the command:
+  CLOUDTOWER_ENDPOINT   the API base, http://127.0.0.1:PORT/v2/api (what the SDK's Configuration(host=) takes)
+  CLOUDTOWER_URL        the server root, http://127.0.0.1:PORT
+  CLOUDTOWER_USERNAME   login user (root)
+  CLOUDTOWER_PASSWORD   its password (root)
+  CLOUDTOWER_SOURCE     login source (LOCAL)
+  CLOUDTOWER_MOCK_ADMIN the mock's admin API, http://127.0.0.1:PORT/_mock (reset, clock, faults)"""
 
 
 def _strings(v: Any, out: set[str]) -> set[str]:
@@ -122,68 +48,124 @@ def _strings(v: Any, out: set[str]) -> set[str]:
     return out
 
 
-def analyse(exchanges: list[Exchange], contract, result: SuiteResult) -> dict:
-    """Contract violations, coverage and un-awaited tasks of a recorded client run."""
+def _json(b: bytes) -> Any:
+    try:
+        return orjson.loads(b) if b.strip() else None
+    except orjson.JSONDecodeError:
+        return None
+
+
+def invalid_reason(ex: Recorded, op, validator, req: Any) -> tuple[str, str]:
+    """(field, reason) of a request the mock rejected: the contract's validation error if the
+    body breaks the schema, else the field the mock's ErrorBody message names."""
+    from mock_server.contract.validate import ValidationError
+    if op.request_schema is not None and req is not None and not (op.content_type or "").startswith("multipart"):
+        try:
+            validator.validate(op.request_schema, req)
+        except ValidationError as e:
+            return e.path, e.message("en-US")
+    resp = _json(ex.response)
+    msg = resp.get("message") if isinstance(resp, dict) else ex.response[:200].decode("utf-8", "replace")
+    msg = str(msg)
+    m = re.match(r"([A-Za-z_][\w.\[\]]*): ", msg)
+    return (m.group(1) if m else "(request)"), msg
+
+
+def analyse(exchanges: list[Recorded], contract, result: SuiteResult, strict_tasks: bool = True) -> dict:
+    """Invalid requests, coverage and un-awaited tasks of a recorded client run."""
     from mock_server.contract.validate import Validator
     validator = Validator(contract, strict_additional=True)
-    used: dict[str, int] = {}
     started: dict[str, str] = {}      # task id -> operation that returned it
     polled: set[str] = set()
-    violations = []
+    invalid: list[tuple[str, int, str, str, str]] = []     # (op, status, field, reason, body)
     failed_tasks: set[str] = set()
+    journal = []
     for ex in exchanges:
-        op = contract.operations.get(ex.op)
-        used[ex.op] = used.get(ex.op, 0) + 1
+        result.sent(ex.op)
         result.check(ex.op)
         if ex.injected:
             continue
-        try:
-            req = orjson.loads(ex.request) if ex.request.strip() else None
-        except orjson.JSONDecodeError:
-            req = None
+        req = _json(ex.request)
+        op = contract.operations.get(ex.op)
         if op is None:
             if not ex.op.endswith("openapi.json"):
-                violations.append((ex.op, f"HTTP {ex.status}: no such operation in CloudTower {contract.version}"))
+                invalid.append((ex.op, ex.status, "(operation)", f"no such operation in CloudTower "
+                                                                 f"{contract.version}", ""))
             continue
-        if 400 <= ex.status < 500:
-            reason = None
-            if op.request_schema is not None and req is not None and not (op.content_type or "").startswith("multipart"):
-                try:
-                    validator.validate(op.request_schema, req)
-                except Exception as e:
-                    reason = f"request does not match the contract: {e}"
-            if reason is None:
-                try:
-                    reason = orjson.loads(ex.response).get("message")
-                except Exception:
-                    reason = ex.response[:200].decode("utf-8", "replace")
-                reason = f"HTTP {ex.status}: {reason}"
-            else:
-                reason = f"HTTP {ex.status}: {reason}"
-            body = ex.request[:200].decode("utf-8", "replace")
-            violations.append((ex.op, f"{reason}; request body {body}"))
-        if ex.op == "/get-tasks" and req:
-            _strings(req.get("where") if isinstance(req, dict) else req, polled)
+        journal.append({"operation": ex.op.lstrip("/"), "method": ex.method, "body": req})
+        if 400 <= ex.status < 500 and ex.status != 401:
+            field, reason = invalid_reason(ex, op, validator, req)
+            invalid.append((ex.op, ex.status, field, reason, ex.request[:300].decode("utf-8", "replace")))
+        if ex.op == "/get-tasks" and isinstance(req, dict):
+            _strings(req.get("where"), polled)
         if ex.status == 200:
-            try:
-                resp = orjson.loads(ex.response)
-            except orjson.JSONDecodeError:
-                continue
+            resp = _json(ex.response)
             items = resp if isinstance(resp, list) else [resp]
-            if ex.op == "/get-tasks":
-                for it in items:
-                    if isinstance(it, dict) and it.get("status") == "FAILED":
-                        failed_tasks.add(it.get("id"))
             for it in items:
-                if isinstance(it, dict) and it.get("task_id"):
+                if not isinstance(it, dict):
+                    continue
+                if ex.op == "/get-tasks" and it.get("status") == "FAILED":
+                    failed_tasks.add(it.get("id"))
+                if it.get("task_id"):
                     started.setdefault(it["task_id"], ex.op)
-    for op, msg in violations:
-        result.fail(op, CLIENT_CONTRACT, msg)
+    for op, status, field, reason, body in invalid:
+        result.fail(op, CLIENT_INVALID, f"HTTP {status}: field `{field}`: {reason}; request body {body}")
     unawaited = {t: op for t, op in started.items() if t not in polled}
-    for t, op in sorted(unawaited.items()):
+    for t, op in sorted(unawaited.items()) if strict_tasks else ():
         result.fail(op, CLIENT_TASK, f"task {t} returned by {op} was never polled with get-tasks")
-    return {"used": used, "started": started, "unawaited": unawaited, "violations": violations,
-            "failed_tasks": failed_tasks}
+    return {"used": dict(result.requests), "started": started, "unawaited": unawaited, "invalid": invalid,
+            "failed_tasks": failed_tasks, "journal": journal}
+
+
+def compat_specs(given: list[str], contract) -> list[str]:
+    """--compat files, else the specs older than the contract in $CLOUDTOWER_SHARED/specs."""
+    if given:
+        return given
+    root = os.environ.get("CLOUDTOWER_SHARED")
+    d = Path(root) / "specs" if root else None
+    if not d or not d.is_dir():
+        return []
+
+    def ver(p: Path) -> tuple:
+        return tuple(int(x) for x in re.findall(r"\d+", p.stem))
+    mine = tuple(int(x) for x in re.findall(r"\d+", str(contract.version)))
+    return [str(p) for p in sorted(d.glob("cloudtower-*.json"), key=ver) if ver(p)[: len(mine)] < mine]
+
+
+def compat_section(specs: list[str], contract, journal: list[dict]) -> list[str]:
+    from mock_server.compat import CompatError, check_journal, load_doc
+    if not specs:
+        return ["- no older CloudTower spec given (--compat SPEC, or $CLOUDTOWER_SHARED/specs)"]
+    lines = ["| CloudTower | operations missing | request fields missing | enum values missing |", "|---|---|---|---|"]
+    for spec in specs:
+        try:
+            r = check_journal(load_doc(spec), contract.doc, {"entries": journal})
+        except CompatError as e:
+            lines.append(f"| {Path(spec).name} | error: {e} | | |")
+            continue
+        ops = ", ".join(f"`{m['operation']}` x{m['requests']}" for m in r["missing_operations"]) or "–"
+        fields = ", ".join(f"`{m['operation']}`: `{m['field']}`" for m in r["missing_fields"][:12]) or "–"
+        enums = ", ".join(f"`{m['operation']}`: {m['field']}={m['value']}" for m in r["missing_enum_values"][:8]) or "–"
+        lines.append(f"| {r['old']} | {ops} | {fields} | {enums} |")
+    return lines
+
+
+def chaos_section(rec: Recorder, ch: Chaos, info: dict, rc: int, rate: float) -> list[str]:
+    """Per disturbance: how many were injected and whether the client came through."""
+    ex = rec.exchanges
+    shed = [i for i, e in enumerate(ex) if e.injected == "503"]
+    retried = sum(1 for i in shed if any(x.op == ex[i].op and x.request == ex[i].request and not x.injected
+                                          and x.status < 500 for x in ex[i + 1:]))
+    slow = [e for e in ex if e.injected == "latency"]
+    slow_ok = sum(1 for e in slow if e.status and e.status < 500)
+    failed = info["failed_tasks"]
+    verdict = "succeeded" if rc == 0 else f"failed (exit status {rc})"
+    return ["| disturbance | injected | survived | how it is judged |", "|---|---|---|---|",
+            f"| 503 answer | {len(shed)} | {retried} | the same request re-sent later and answered |",
+            f"| delayed answer (50-400 ms) | {len(slow)} | {slow_ok} | the client waited for the answer |",
+            f"| failed task (p={min(1.0, rate):.2f}) | {len(failed)} seen | {len(failed)} | the client polled it and "
+            f"saw FAILED |",
+            f"| the whole run | – | {'yes' if rc == 0 else 'no'} | the command {verdict} |"]
 
 
 def cmd_client(args) -> int:
@@ -193,10 +175,14 @@ def cmd_client(args) -> int:
     if cmd and cmd[0] == "--":
         cmd = cmd[1:]
     if not cmd:
-        print("cloudtower-contract client: give the command after --", file=sys.stderr)
+        print("cloudtower-contract client: error: give the command after --", file=sys.stderr)
         return 2
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
-    contract = load_contract(args.spec)
+    try:
+        contract = load_contract(args.spec)
+    except Exception as e:
+        print(f"cloudtower-contract client: error: cannot load the contract: {e}", file=sys.stderr)
+        return 2
     holder: dict[str, Any] = {}
 
     def wrap(app):
@@ -206,50 +192,55 @@ def cmd_client(args) -> int:
         holder["recorder"] = rec = Recorder(inner)
         return rec
     result = SuiteResult("client")
-    mock = InProcessMock(contract=contract, task_speed=args.task_speed, strict=True, wrap=wrap, seed=None)
+    try:
+        mock = InProcessMock(contract=contract, task_speed=args.task_speed, strict=True, wrap=wrap, seed=None,
+                             world=args.world, port=args.port)
+    except OSError as e:
+        print(f"cloudtower-contract client: error: cannot listen on port {args.port}: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        print(f"cloudtower-contract client: error: cannot start the mock: {e}", file=sys.stderr)
+        return 2
     if args.chaos:
         tasks = mock.state.world().tasks
         if tasks is not None:
             tasks.add_failure_rule(probability=min(1.0, args.chaos_rate), seed=args.seed,
                                    error_message="injected by cloudtower-contract --chaos")
-    env = dict(os.environ, CLOUDTOWER_ENDPOINT=mock.api, CLOUDTOWER_USERNAME=mock.username,
-               CLOUDTOWER_PASSWORD=mock.password, CLOUDTOWER_SOURCE="LOCAL")
-    log(f"cloudtower-contract client: mock at {mock.api}{' with chaos' if args.chaos else ''}; running: "
-        + " ".join(cmd))
+    env = dict(os.environ, CLOUDTOWER_ENDPOINT=mock.api, CLOUDTOWER_URL=mock.url, CLOUDTOWER_USERNAME=mock.username,
+               CLOUDTOWER_PASSWORD=mock.password, CLOUDTOWER_SOURCE="LOCAL", CLOUDTOWER_MOCK_ADMIN=mock.url + "/_mock")
+    log(f"cloudtower-contract client: mock at {mock.api} (world {args.world}, CloudTower {contract.version})"
+        f"{' with chaos' if args.chaos else ''}; running: " + " ".join(cmd))
     try:
-        proc = subprocess.run(cmd, env=env, timeout=args.timeout)
-        rc = proc.returncode
-    except FileNotFoundError as e:
-        rc, _ = 127, e
+        rc = subprocess.run(cmd, env=env, timeout=args.timeout).returncode
+    except FileNotFoundError:
+        rc = 127
     except subprocess.TimeoutExpired:
         rc = 124
     finally:
         mock.stop()
     rec: Recorder = holder["recorder"]
-    info = analyse(rec.exchanges, contract, result)
+    info = analyse(rec.exchanges, contract, result, strict_tasks=args.strict_tasks)
     if rc != 0:
         result.fail("command", CLIENT_FAILED, f"`{' '.join(cmd)}` exited with status {rc}")
     total = len(contract.operations)
     used = sorted(info["used"])
     in_contract = [o for o in used if o in contract.operations]
-    result.sections.append((f"Operations used ({len(in_contract)} of {total}, "
+    result.sections.append((f"Operations called ({len(in_contract)} of {total}, "
                             f"{100.0 * len(in_contract) / max(1, total):.1f}% of the contract)",
-                            [f"- `{o}` x{info['used'][o]}" for o in used]))
+                            ["| operation | requests |", "|---|---|"] + [f"| `{o}` | {info['used'][o]} |" for o in used]))
+    result.sections.append((f"Invalid requests ({len(info['invalid'])}; each a client bug)",
+                            ["| operation | HTTP | field | reason |", "|---|---|---|---|"]
+                            + [f"| `{o}` | {s} | `{f}` | {r.replace('|', '/')} |" for o, s, f, r, _ in info["invalid"]]
+                            if info["invalid"] else ["- none"]))
+    result.sections.append(("Operations older CloudTower versions lack",
+                            compat_section(compat_specs(args.compat, contract), contract, info["journal"])))
     result.sections.append(("Tasks", [f"- {len(info['started'])} task(s) started, "
                                       f"{len(info['started']) - len(info['unawaited'])} awaited, "
                                       f"{len(info['unawaited'])} never polled"]
                             + [f"  - `{t}` from `{op}`" for t, op in sorted(info["unawaited"].items())]))
     if args.chaos:
-        ch: Chaos = holder["chaos"]
-        injected = [e for e in rec.exchanges if e.injected]
-        retried = sum(1 for i, e in enumerate(rec.exchanges) if e.injected and any(
-            x.op == e.op and x.request == e.request and not x.injected for x in rec.exchanges[i + 1:]))
-        result.sections.append(("Chaos", [
-            f"- injected: {ch.injected['503']} 503 answer(s), {ch.injected['latency']} delayed answer(s), "
-            f"task failure probability {min(1.0, args.chaos_rate):.2f}",
-            f"- the client retried {retried} of {len(injected)} failed request(s)",
-            f"- the client saw {len(info['failed_tasks'])} task(s) end FAILED",
-            f"- the command {'succeeded' if rc == 0 else f'failed (exit status {rc})'} under chaos"]))
+        result.sections.append(("Chaos: disturbances survived",
+                                chaos_section(rec, holder["chaos"], info, rc, args.chaos_rate)))
     result.note(f"{len(rec.exchanges)} request(s) recorded; command exit status {rc}")
     result.finish()
     for line in summary_lines([result]):
@@ -258,8 +249,8 @@ def cmd_client(args) -> int:
         print(f"  {title}")
         for line in lines:
             print(f"    {line}")
-    junit, md = write_reports([result], args.report_dir,
-                              [f"- client command: `{' '.join(cmd)}`", f"- mock: CloudTower {contract.version} "
-                               f"({contract.source}), strict validation{', chaos' if args.chaos else ''}"])
-    print(f"  reports: {junit} {md}", flush=True)
+    paths = write_reports([result], args.report_dir,
+                          [f"- client command: `{' '.join(cmd)}`", f"- mock: CloudTower {contract.version} "
+                           f"({contract.source}), world {args.world}, strict validation{', chaos' if args.chaos else ''}"])
+    print(f"  reports: {' '.join(map(str, paths))}", flush=True)
     return 1 if result.failures else 0

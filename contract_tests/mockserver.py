@@ -9,7 +9,7 @@ from typing import Callable
 class InProcessMock:
     def __init__(self, *, contract=None, task_speed: float = 10.0, strict: bool = True,
                  username: str = "root", password: str = "root", seed: int | None = None,
-                 wrap: Callable | None = None, world: str = "default"):
+                 wrap: Callable | None = None, world: str = "default", port: int = 0):
         from mock_server.app import create_app
         from mock_server.contract.loader import load_contract
         from mock_server.state import MockConfig
@@ -24,7 +24,7 @@ class InProcessMock:
         wsgi_app = wrap(self.app) if wrap else self.app
         self.wsgi_app = wsgi_app
         from mock_server.server import serve_in_thread
-        self.server = serve_in_thread(wsgi_app, threads=8)
+        self.server = serve_in_thread(wsgi_app, port=port, threads=8)
         self.port = self.server.port
         self.url = self.server.url
         self.api = self.server.api_url

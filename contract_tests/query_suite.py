@@ -16,8 +16,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from .report import (HARNESS, PAGINATION, QUERY_COUNT, QUERY_ERROR, QUERY_IDS, RESPONSE_SCHEMA,
-                     SERVER_ERROR, TRANSPORT, SuiteResult)
+from .report import (FILTER, HARNESS, HTTP_ERROR, NEGATIVE_ACCEPTED, ORDERING, PAGINATION, QUERY_COUNT,
+                     QUERY_ERROR, RESPONSE_SCHEMA, SuiteResult)
 from .target import Target, TargetError
 
 DEFAULT_RESOURCES = ("Vm", "Cluster", "Host", "VmDisk", "Label", "Task")
@@ -263,14 +263,16 @@ class QuerySuite:
             try:
                 recs = self.dataset.load(self.target, m)
             except TargetError as e:
-                status = str(e)
-                kind = SERVER_ERROR if ": HTTP 5" in status else TRANSPORT
-                res.fail(r.list_path, kind, f"listing failed: {status}")
+                if e.status is not None and e.status < 500:     # transport and 5xx: the Inspector's
+                    res.fail(r.list_path, HTTP_ERROR, f"the plain listing was refused: {e}", e.exchange)
                 if m in self.resources:
                     self.resources.remove(m)
                 continue
             except Exception as e:
-                res.fail(r.list_path, TRANSPORT, f"listing failed: {type(e).__name__}: {e}")
+                res.fail(r.list_path, RESPONSE_SCHEMA, f"listing unreadable: {type(e).__name__}: {e}",
+                         self.target.last)
+                if m in self.resources:
+                    self.resources.remove(m)
                 continue
             if m in self.resources:
                 self._check_listing(m, recs)
@@ -278,41 +280,33 @@ class QuerySuite:
         return bool(self.resources)
 
     def _check_listing(self, model: str, recs: list[dict]) -> None:
+        """`-connection {}` counts the listing; first/after pages rebuild it. (Each record was
+        checked against the schema by the Inspector.)"""
         res = self.result
         r = self.contract.resources[model]
-        op = self.contract.operations[r.list_path]
-        item = op.response_schema.get("items")
-        bad = 0
-        for x in recs:
-            res.check(r.list_path)
-            try:
-                self.validator.validate(item, x)
-            except Exception as e:
-                bad += 1
-                if bad == 1:
-                    res.fail(r.list_path, RESPONSE_SCHEMA,
-                             f"record {x.get('id')}: {str(e)[:400]} (listing of {len(recs)} {model})")
         if r.connection_path:
             res.check(r.connection_path)
             try:
                 n = self.target.call(r.connection_path, {})["aggregate"]["count"]
-            except Exception as e:
-                res.fail(r.connection_path, SERVER_ERROR if "HTTP 5" in str(e) else TRANSPORT, str(e)[:300])
+            except TargetError:
+                return
+            except (KeyError, TypeError) as e:
+                res.fail(r.connection_path, RESPONSE_SCHEMA, f"no aggregate.count: {e}", self.target.last)
                 return
             if n != len(recs):
-                res.fail(r.connection_path, QUERY_COUNT,
-                         f"-connection {{}} counts {n}, the full listing has {len(recs)} {model} records")
-        # cursor pagination rebuilds the listing
+                res.fail(r.connection_path, f"{QUERY_COUNT} [where {{}}]",
+                         f"-connection {{}} counts {n}, the full listing has {len(recs)} {model} records",
+                         self.target.last)
         if len(recs) >= 2:
             res.check(r.list_path)
             try:
                 paged = self.target.list_all(r.list_path, page=max(1, len(recs) // 3 + 1))
-            except Exception as e:
-                res.fail(r.list_path, TRANSPORT, f"paging failed: {e}")
+            except TargetError:
                 return
             if [x["id"] for x in paged] != [x["id"] for x in recs]:
-                res.fail(r.list_path, PAGINATION,
-                         f"pages of first/after give {len(paged)} ids, the full listing {len(recs)}")
+                res.fail(r.list_path, f"{PAGINATION} [cursor (after/before)]",
+                         f"pages of first/after give {len(paged)} ids, the full listing {len(recs)}: "
+                         f"{ids_diff([x['id'] for x in paged], [x['id'] for x in recs])}", self.target.last)
 
     def run(self) -> SuiteResult:
         res = self.result
@@ -322,10 +316,10 @@ class QuerySuite:
             return res.finish()
         sizes = ", ".join(f"{m} {len(self.dataset.rows.get(m, []))}" for m in self.resources)
         res.note(f"listings: {sizes}; {len(self.dataset.rows)} types loaded for relation filters")
-        deadline = time.monotonic() + self.time_budget
+        deadline = res.started + self.time_budget
         for m in list(self.resources):
-            if time.monotonic() > deadline:
-                res.note("time budget reached")
+            if time.monotonic() > deadline or res.enough():
+                res.note("time budget reached" if not res.enough() else "stopped at --max-defects")
                 break
             self._fuzz(m, deadline)
             self.log(f"[query]   {m}: {res.per_operation.get(self.contract.resources[m].list_path, 0)} checks, "
@@ -342,7 +336,7 @@ class QuerySuite:
                   suppress_health_check=list(HealthCheck))
         @given(strategy)
         def one(body):
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or self.result.enough():
                 return
             self.compare(model, body)
 
@@ -353,9 +347,17 @@ class QuerySuite:
                              f"query generation failed: {type(e).__name__}: {str(e)[:300]}")
 
     def expected(self, model: str, body: dict) -> tuple[Any, Any]:
-        """(ids, count) from the engine, or (QueryError, QueryError)."""
+        """(ids, count) from the engine, or (QueryError, QueryError) for a body the contract's
+        request schema or the engine rejects."""
+        from mock_server.contract.validate import ValidationError
         from mock_server.query import engine
         from mock_server.query.model import QueryError
+        op = self.contract.operations[self.contract.resources[model].list_path]
+        try:
+            self.validator.validate(op.request_schema, body)
+        except ValidationError as e:
+            err = QueryError(str(e))
+            return err, err
         schema = self.contract.query_schema
         src = self.dataset.source()
         try:
@@ -365,52 +367,116 @@ class QuerySuite:
             return e, e
         return ids, n
 
-    def compare(self, model: str, body: dict) -> None:
+    def compare(self, model: str, body: dict, family: str | None = None) -> bool:
+        """Send `body` to the list and the -connection operation; the ids (in order) and the
+        count must be the engine's. `family` names what the body exercises (for the report).
+        True when the target agreed."""
         import json
         from mock_server.query.model import QueryError
         res = self.result
         r = self.contract.resources[model]
         exp_ids, exp_n = self.expected(model, body)
         text = json.dumps(body, ensure_ascii=False, default=str)
+        fam = family or body_family(body)
         record = {"model": model, "body": body}
+        agreed = True
         for path, expected, is_count in ((r.list_path, exp_ids, False), (r.connection_path, exp_n, True)):
             if path is None:
                 continue
             res.check(path)
             try:
-                resp = self.target.post(path, body)
-            except Exception as e:
-                res.fail(path, TRANSPORT, f"{type(e).__name__}: {e}")
-                continue
+                resp = self.target.post(path, body, expect="invalid" if isinstance(expected, QueryError) else None)
+            except TargetError:
+                agreed = False
+                continue            # the Inspector recorded the transport error
+            ex = self.target.last
             status = resp.status_code
             record[("count" if is_count else "list") + "_status"] = status
             if status >= 500:
-                res.fail(path, SERVER_ERROR, f"HTTP {status} for {text}")
-                continue
+                agreed = False
+                continue            # the Inspector recorded the 5xx
             if isinstance(expected, QueryError):
                 if status != 400:
-                    res.fail(path, QUERY_ERROR, f"HTTP {status} for {text}; the model rejects it with 400: "
-                                                f"{expected.message}")
+                    agreed = False
+                    kind = NEGATIVE_ACCEPTED if status < 300 else QUERY_ERROR
+                    res.fail(path, f"{kind} [{fam}]", f"HTTP {status} for {text}; the model rejects it with 400: "
+                                                      f"{expected.message}", ex)
                 continue
             if status != 200:
-                res.fail(path, QUERY_ERROR, f"HTTP {status} for {text}; the model answers it: "
-                                            f"{resp.text[:200]}")
+                agreed = False
+                res.fail(path, f"{HTTP_ERROR} [{fam}]", f"HTTP {status} for {text}; the model answers it: "
+                                                        f"{resp.text[:300]}", ex)
                 continue
             try:
                 data = resp.json()
                 got = data["aggregate"]["count"] if is_count else [x["id"] for x in data]
             except Exception as e:
-                res.fail(path, RESPONSE_SCHEMA, f"unreadable answer for {text}: {e}")
+                agreed = False
+                res.fail(path, RESPONSE_SCHEMA, f"unreadable answer for {text}: {e}", ex)
                 continue
             record["count" if is_count else "ids"] = got
             if got != expected:
+                agreed = False
                 if is_count:
-                    res.fail(path, QUERY_COUNT, f"count {got}, the model counts {expected}, for {text}")
+                    res.fail(path, f"{QUERY_COUNT} [{fam}]", f"count {got}, the model counts {expected}, "
+                                                             f"for {text}", ex)
                 else:
-                    res.fail(path, QUERY_IDS, f"for {text}: target {_ids(got)}, model {_ids(expected)}")
+                    kind = ORDERING if fam.startswith(ORDER_FAMILIES) else FILTER
+                    res.fail(path, f"{kind} [{fam}]", f"for {text}: {ids_diff(got, expected)}", ex)
         self.answers.append(record)
+        return agreed
+
+
+ORDER_FAMILIES = ("default order", "orderBy", "pagination", "cursor")
+
+
+def body_family(body: dict) -> str:
+    """What a query body exercises, for the report: pagination args first, then where operators."""
+    if not isinstance(body, dict):
+        return "body"
+    if any(k in body for k in ("after", "before")):
+        return "cursor (after/before)"
+    if any(k in body for k in ("first", "last", "skip")):
+        return "pagination (first/last/skip)"
+    w = body.get("where")
+    if w:
+        return where_family(w)
+    if body.get("orderBy"):
+        return "orderBy"
+    return "default order"
+
+
+def where_family(w) -> str:
+    if not isinstance(w, dict) or not w:
+        return "where {}"
+    k = sorted(w)[0]
+    if k in ("AND", "OR", "NOT"):
+        return "NOT / OR / AND"
+    for suf, fam in (("_some", "some / every / none"), ("_every", "some / every / none"),
+                     ("_none", "some / every / none"), ("_not_in", "_in / _not_in"), ("_in", "_in / _not_in"),
+                     ("_contains", "string operators"), ("_starts_with", "string operators"),
+                     ("_ends_with", "string operators"), ("_lte", "comparison bounds"), ("_gte", "comparison bounds"),
+                     ("_lt", "comparison bounds"), ("_gt", "comparison bounds"), ("_not", "equals / _not")):
+        if k.endswith(suf):
+            return fam
+    if isinstance(w[k], dict) or w[k] is None and not k.endswith("id"):
+        return "to-one relation" if isinstance(w[k], dict) else "equals / _not"
+    return "equals / _not"
+
+
+def ids_diff(got: list[str], expected: list[str]) -> str:
+    """The difference of two id lists, with full ids."""
+    if sorted(got) == sorted(expected):
+        i = next(i for i, (a, b) in enumerate(zip(got, expected)) if a != b)
+        return (f"the same {len(got)} ids in another order; first difference at position {i}: "
+                f"target {got[i]}, model {expected[i]} (target {_ids(got)}, model {_ids(expected)})")
+    extra = [x for x in got if x not in set(expected)]
+    missing = [x for x in expected if x not in set(got)]
+    return (f"target returned {len(got)} ids, the model {len(expected)}; "
+            + (f"unexpected: {_ids(extra)}; " if extra else "")
+            + (f"missing: {_ids(missing)}" if missing else "")).rstrip("; ")
 
 
 def _ids(ids: list[str], n: int = 6) -> str:
-    s = ", ".join(i[-6:] for i in ids[:n])
+    s = ", ".join(ids[:n])
     return f"[{s}{', …' if len(ids) > n else ''}] ({len(ids)})"

@@ -1,11 +1,10 @@
-"""Results of the suites, and the reports: a console summary, JUnit XML and Markdown."""
+"""Results of the suites (defects, checks, requests and coverage per operation) and the console
+summary; `render` writes them as JUnit XML, Markdown and HTML."""
 
 from __future__ import annotations
 
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from pathlib import Path
 
 # Defect kinds (the names reports use).
 SERVER_ERROR = "server error (5xx)"
@@ -30,6 +29,16 @@ DRIFT = "targets differ"
 CLIENT_CONTRACT = "client request broke the contract"
 CLIENT_TASK = "task started and never awaited"
 CLIENT_FAILED = "client command failed"
+CLIENT_INVALID = "client sent an invalid request"
+HTTP_ERROR = "valid request answered with an HTTP error (4xx)"
+FILTER = "where filter answer differs from the model"
+ORDERING = "ordering / pagination answer differs from the model"
+TASK_NEVER_ENDS = "task never finished"
+TASK_FALSE_SUCCESS = "task reported success for a change that failed"
+ASYNC_LEFT = "entityAsyncStatus left set after the task ended"
+DELETE_NOOP = "delete reported done but the resource remains"
+EFFECT = "change reported done but not applied"
+SNAPSHOT_REF = "snapshot reference does not resolve"
 
 
 @dataclass
@@ -39,6 +48,8 @@ class Failure:
     kind: str
     message: str
     count: int = 1
+    request: str | None = None       # the request that showed it, as a curl line (token masked)
+    status: int | None = None        # the HTTP status of that answer (None: no answer)
 
 
 @dataclass
@@ -47,23 +58,38 @@ class SuiteResult:
     started: float = field(default_factory=time.monotonic)
     duration: float = 0.0
     checks: int = 0
-    per_operation: dict[str, int] = field(default_factory=dict)
+    per_operation: dict[str, int] = field(default_factory=dict)    # checks per operation
+    requests: dict[str, int] = field(default_factory=dict)         # requests sent per operation
+    skipped_ops: dict[str, str] = field(default_factory=dict)      # operation -> why not exercised
     failures: list[Failure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     skipped: str | None = None          # why the suite did not run
     sections: list[tuple[str, list[str]]] = field(default_factory=list)   # extra report sections
+    max_defects: int = 0                # stop generating once this many defects are known (0: never)
+
+    def enough(self) -> bool:
+        """True once the suite found --max-defects defects: its loops stop."""
+        return bool(self.max_defects) and len(self.failures) >= self.max_defects
 
     def check(self, operation: str, n: int = 1) -> None:
         self.checks += n
         self.per_operation[operation] = self.per_operation.get(operation, 0) + n
 
-    def fail(self, operation: str, kind: str, message: str) -> Failure:
-        """Record a defect; repeats of the same (operation, kind) are counted, not listed."""
+    def sent(self, operation: str) -> None:
+        self.requests[operation] = self.requests.get(operation, 0) + 1
+
+    def fail(self, operation: str, kind: str, message: str, exchange=None) -> Failure:
+        """Record a defect; repeats of the same (operation, kind) are counted, not listed.
+        `exchange` (an Exchange) is the request that showed it; its curl line goes in the report."""
         for f in self.failures:
             if f.operation == operation and f.kind == kind:
                 f.count += 1
+                if f.request is None and exchange is not None:
+                    f.request, f.status = exchange.curl(), exchange.status
                 return f
         f = Failure(self.name, operation, kind, message.strip())
+        if exchange is not None:
+            f.request, f.status = exchange.curl(), exchange.status
         self.failures.append(f)
         self.per_operation.setdefault(operation, 0)
         return f
@@ -87,89 +113,33 @@ def summary_lines(results: list[SuiteResult]) -> list[str]:
             lines.append(f"  {r.name:<9} skipped: {r.skipped}")
             continue
         state = "ok" if r.ok else f"{len(r.failures)} defect(s)"
-        lines.append(f"  {r.name:<9} {r.checks} checks over {len(r.per_operation)} operation(s), "
-                     f"{state}, {r.duration:.1f}s")
+        lines.append(f"  {r.name:<9} {sum(r.requests.values())} requests, {r.checks} checks over "
+                     f"{len(r.per_operation)} operation(s), {state}, {r.duration:.1f}s")
         for f in r.failures:
             times = f" (x{f.count})" if f.count > 1 else ""
-            lines.append(f"    FAIL {f.operation}: {f.kind}{times}: {_one_line(f.message, 240)}")
+            lines.append(f"    FAIL {f.operation}: {f.kind}{times}: {one_line(f.message, 400)}")
+            if f.request:
+                lines.append(f"         {f.request}")
     total = sum(len(r.failures) for r in results)
     lines.append(f"  => {'PASSED' if total == 0 else f'FAILED: {total} defect(s)'}")
     return lines
 
 
-def _one_line(text: str, limit: int) -> str:
+def one_line(text: str, limit: int) -> str:
     s = " ".join(text.split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def write_junit(results: list[SuiteResult], path: Path, name: str = "cloudtower-contract") -> None:
-    root = ET.Element("testsuites", name=name,
-                      tests=str(sum(max(1, len(r.per_operation)) for r in results)),
-                      failures=str(sum(len(r.failures) for r in results)),
-                      time=f"{sum(r.duration for r in results):.3f}")
+def coverage(results: list[SuiteResult]) -> tuple[list[str], list[tuple[str, dict[str, int]]], dict[str, list[str]]]:
+    """(suite names, [(operation, {suite: requests})], {operation: [why not exercised, per suite]})."""
+    names = [r.name for r in results]
+    ops: dict[str, dict[str, int]] = {}
     for r in results:
-        ops = sorted(r.per_operation) or [r.name]
-        suite = ET.SubElement(root, "testsuite", name=r.name, tests=str(len(ops)),
-                              failures=str(len(r.failures)), skipped="1" if r.skipped else "0",
-                              time=f"{r.duration:.3f}")
-        by_op: dict[str, list[Failure]] = {}
-        for f in r.failures:
-            by_op.setdefault(f.operation, []).append(f)
-        for op in ops:
-            case = ET.SubElement(suite, "testcase", classname=f"contract.{r.name}", name=op,
-                                 time="0")
-            case.set("checks", str(r.per_operation.get(op, 0)))
-            if r.skipped:
-                ET.SubElement(case, "skipped", message=r.skipped)
-            for f in by_op.get(op, []):
-                el = ET.SubElement(case, "failure", message=f"{f.kind}: {_one_line(f.message, 200)}",
-                                   type=f.kind)
-                el.text = f"{f.operation}: {f.kind} (seen {f.count}x)\n{f.message}"
-        if r.notes:
-            ET.SubElement(suite, "system-out").text = "\n".join(r.notes)
-    ET.indent(root)
-    path.write_text(ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n", encoding="utf-8")
-
-
-def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ")
-
-
-def write_markdown(results: list[SuiteResult], path: Path, header: list[str]) -> str:
-    out = ["# CloudTower contract test report", ""]
-    out += header + [""]
-    out += ["| suite | checks | operations | defects | time |", "|---|---|---|---|---|"]
+        for op, n in r.requests.items():
+            ops.setdefault(op, {})[r.name] = n
+    skipped: dict[str, list[str]] = {}
     for r in results:
-        if r.skipped:
-            out.append(f"| {r.name} | – | – | skipped: {_md_escape(r.skipped)} | – |")
-        else:
-            out.append(f"| {r.name} | {r.checks} | {len(r.per_operation)} | {len(r.failures)} | {r.duration:.1f}s |")
-    total = sum(len(r.failures) for r in results)
-    out += ["", f"**Result: {'PASSED' if total == 0 else f'FAILED, {total} defect(s)'}**", ""]
-    for r in results:
-        if r.skipped and not r.notes:
-            continue
-        out += [f"## {r.name}", ""]
-        if r.failures:
-            out += ["| operation | defect | seen | detail |", "|---|---|---|---|"]
-            for f in r.failures:
-                out.append(f"| `{f.operation}` | {f.kind} | {f.count} | {_md_escape(_one_line(f.message, 600))} |")
-            out.append("")
-        elif not r.skipped:
-            out += [f"No defects in {r.checks} checks.", ""]
-        for title, lines in r.sections:
-            out += [f"### {title}", ""] + lines + [""]
-        if r.notes:
-            out += ["Notes:", ""] + [f"- {_md_escape(n)}" for n in r.notes] + [""]
-    text = "\n".join(out) + "\n"
-    path.write_text(text, encoding="utf-8")
-    return text
-
-
-def write_reports(results: list[SuiteResult], report_dir: str | Path, header: list[str]) -> tuple[Path, Path]:
-    d = Path(report_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    junit, md = d / "junit.xml", d / "report.md"
-    write_junit(results, junit)
-    write_markdown(results, md, header)
-    return junit, md
+        for op, why in r.skipped_ops.items():
+            if op not in ops:
+                skipped.setdefault(op, []).append(f"{r.name}: {why}")
+    return names, sorted(ops.items()), dict(sorted(skipped.items()))

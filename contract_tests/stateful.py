@@ -33,6 +33,7 @@ class Env:
         self.cluster = self.host = self.vlan = None
         self.lun = None
         self.storage_policy = "REPLICA_2_THIN_PROVISION"
+        self.deadline = float("inf")
 
     def discover(self) -> str | None:
         t = self.target
@@ -82,6 +83,8 @@ def build_machine(env: Env, result: SuiteResult, counter: Callable[[], int], log
         def mutate(self, op: str, body: Any) -> list[dict] | None:
             """Send a mutation, wait for its tasks; None (and a recorded defect) on failure."""
             result.check("/" + op)
+            if time.monotonic() > env.deadline or result.enough():
+                return None
             try:
                 r = t.post(op, body)
             except SafetyError as e:
@@ -98,7 +101,8 @@ def build_machine(env: Env, result: SuiteResult, counter: Callable[[], int], log
             tids = [x.get("task_id") for x in items if isinstance(x, dict) and x.get("task_id")]
             if tids:
                 try:
-                    tasks = t.wait_tasks(tids, timeout=120)
+                    tasks = t.wait_tasks(tids, timeout=max(2.0, min(60.0, env.deadline - time.monotonic())),
+                                         interval=0.1)
                 except TargetError as e:
                     result.fail("/" + op, TASK, str(e))
                     return None
@@ -314,6 +318,7 @@ class StatefulSuite:
             res.skipped = "read-only target (mutations need --allow-mutations)"
             return res.finish()
         env = Env(t, self.contract)
+        env.deadline = res.started + self.time_budget * 0.85     # leave time for the cleanup
         try:
             why = env.discover()
         except TargetError as e:
@@ -343,11 +348,12 @@ class StatefulSuite:
         return res.finish()
 
     def cleanup(self) -> None:
-        from .target import cleanup
+        from .cleanup import cleanup
         t = self.target
         created = len(t.safety.created)
         try:
-            deleted = cleanup(t, t.safety.prefix, log=self.log)
+            deleted = cleanup(t, t.safety.prefix, log=self.log, contract=self.contract,
+                              task_timeout=max(5.0, min(60.0, self.time_budget)))
         except Exception as e:
             self.result.note(f"cleanup failed: {e}; run `cloudtower-contract cleanup --prefix {t.safety.prefix}`")
             return

@@ -14,17 +14,31 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import requests
+
+from .exchange import Exchange
 
 API_PREFIX = "/v2/api"
 TERMINAL_TASK_STATES = ("SUCCESSED", "FAILED")
 
 
 class TargetError(Exception):
-    """The target cannot be used (unreachable, login refused, ...)."""
+    """The target cannot be used (unreachable, login refused, ...), or a call failed.
+
+    `status` is the HTTP status when the target answered (a 4xx / 5xx), None when the
+    request never got an answer (a transport error: refused, reset, timed out)."""
+
+    def __init__(self, message: str, status: int | None = None, exchange: "Exchange | None" = None):
+        super().__init__(message)
+        self.status = status
+        self.exchange = exchange
+
+    @property
+    def transport(self) -> bool:
+        return self.status is None
 
 
 class SafetyError(Exception):
@@ -114,6 +128,9 @@ class Target:
         self.requests_sent = 0
         self._served_doc: dict | None | bool = False
         self.extra_headers: dict[str, str] = {}
+        self.op_counts: dict[str, int] = {}          # requests per operation
+        self.observers: list[Callable[[Exchange], None]] = []
+        self.last: Exchange | None = None
 
     # ------------------------------------------------------------------ plumbing
     def url(self, op: str) -> str:
@@ -143,8 +160,12 @@ class Target:
         return self.token
 
     def post(self, op: str, body: Any = None, *, auth: bool = True, headers: dict | None = None,
-             raw: bytes | None = None) -> requests.Response:
-        """POST an operation. Only `get-*` and `login` pass unless mutations are allowed."""
+             raw: bytes | None = None, expect: str | None = None,
+             auth_label: str | None = None) -> requests.Response:
+        """POST an operation. Only `get-*` and `login` pass unless mutations are allowed.
+
+        Every exchange (answer or transport error) is passed to the observers; `expect`
+        tells them what the request was for ("invalid", "unauthenticated", ...)."""
         name = op.lstrip("/")
         if not is_read_only(name):
             self.safety.check_mutation(name)
@@ -154,21 +175,49 @@ class Target:
         if headers:
             h.update(headers)
         self.requests_sent += 1
-        if raw is not None:
-            return self.session.post(self.url(name), data=raw, headers=h, timeout=self.timeout)
-        return self.session.post(self.url(name), json=body, headers=h, timeout=self.timeout)
+        self.op_counts["/" + name] = self.op_counts.get("/" + name, 0) + 1
+        ex = Exchange("/" + name, self.url(name), body if raw is None else None, h, raw=raw, expect=expect,
+                      auth_label=auth_label)
+        t0 = time.monotonic()
+        try:
+            if raw is not None:
+                r = self.session.post(self.url(name), data=raw, headers=h, timeout=self.timeout)
+            else:
+                r = self.session.post(self.url(name), json=body, headers=h, timeout=self.timeout)
+        except requests.RequestException as e:
+            ex.error = f"{type(e).__name__}: {e}"
+            ex.seconds = time.monotonic() - t0
+            self._observe(ex)
+            raise TargetError(f"{name}: transport error: {ex.error}", exchange=ex) from e
+        ex.seconds = time.monotonic() - t0
+        ex.response = r
+        self.last = ex
+        self._observe(ex)
+        return r
+
+    def _observe(self, ex: Exchange) -> None:
+        self.last = ex
+        for fn in self.observers:
+            fn(ex)
 
     def call(self, op: str, body: Any = None) -> Any:
         """POST and return the JSON answer; a non-200 raises TargetError."""
         r = self.post(op, body)
         if r.status_code != 200:
-            raise TargetError(f"{op}: HTTP {r.status_code}: {r.text[:300]}")
-        return r.json()
+            raise TargetError(f"{op}: HTTP {r.status_code}: {r.text[:300]}", status=r.status_code,
+                              exchange=self.last)
+        try:
+            return r.json()
+        except ValueError as e:
+            raise TargetError(f"{op}: HTTP 200 with a body that is not JSON: {r.text[:200]}", status=200,
+                              exchange=self.last) from e
 
     # ------------------------------------------------------------------- reads
     def list_all(self, op: str, where: dict | None = None, page: int = 500, limit: int = 20000) -> list[dict]:
-        """Every record of a standard list query, paginated with first/after."""
+        """Every record of a standard list query, paginated with first/after. A page that
+        brings nothing new ends it (a target that ignores `after` would loop forever)."""
         out: list[dict] = []
+        seen: set = set()
         after = None
         while True:
             body: dict[str, Any] = {"first": page}
@@ -177,8 +226,12 @@ class Target:
             if after:
                 body["after"] = after
             chunk = self.call(op, body)
-            out.extend(chunk)
-            if len(chunk) < page or len(out) >= limit:
+            if not isinstance(chunk, list):
+                raise TargetError(f"{op}: HTTP 200 with a body that is not a list", status=200, exchange=self.last)
+            fresh = [x for x in chunk if isinstance(x, dict) and x.get("id") not in seen]
+            out.extend(fresh)
+            seen.update(x.get("id") for x in fresh)
+            if len(chunk) < page or len(out) >= limit or not fresh:
                 return out
             after = chunk[-1]["id"]
 
@@ -222,6 +275,23 @@ class Target:
         return done
 
 
+def make_target(args, url: str | None = None, username=None, password=None, source=None, token=None,
+                label: str | None = None):
+    """A Target from the parsed command line (the --base-url one, or another given here)."""
+    url = url or args.base_url
+    local = is_local_host(urlsplit(split_base_url(url)[0]).hostname)
+    allow = bool(getattr(args, "allow_mutations", False)) or local
+    if getattr(args, "read_only", False):
+        allow = False
+    safety = Safety(allow_mutations=allow, prefix=getattr(args, "prefix", "ctm-"),
+                    max_created=getattr(args, "max_created", 10), protect=list(getattr(args, "protect", []) or []))
+    return Target(url, token=token if token is not None else args.token,
+                  username=username if username is not None else args.username,
+                  password=password if password is not None else args.password,
+                  source=source if source is not None else args.source,
+                  timeout=args.timeout, safety=safety, label=label)
+
+
 def is_read_only(op: str) -> bool:
     op = op.lstrip("/")
     return op.startswith("get-") or op in ("login", "openapi.json")
@@ -242,61 +312,3 @@ def load_target_contract(target: Target | None, spec: str | None = None):
             return c, f"served by the target at {API_PREFIX}/openapi.json (CloudTower {c.version})"
     c = load_contract()
     return c, f"the project's derived contract ({c.source}, CloudTower {c.version})"
-
-
-# Resources the harness knows how to delete by name prefix (cleanup after a crash), in order.
-CLEANUP_ORDER = (
-    ("VmSnapshot", "get-vm-snapshots", "delete-vm-snapshot"),
-    ("IscsiLunSnapshot", "get-iscsi-lun-snapshots", "delete-iscsi-lun-snapshot"),
-    ("Vm", "get-vms", "delete-vm"),
-    ("VmVolume", "get-vm-volumes", "delete-vm-volume"),
-)
-
-
-def cleanup(target: Target, prefix: str, log=print, wait: bool = True) -> list[tuple[str, str, str]]:
-    """Delete every resource of the known kinds whose name starts with `prefix` (never a
-    protected one). Returns what was deleted: (resource, id, name)."""
-    if not prefix or len(prefix) < 3:
-        raise SafetyError("refusing to clean up with a prefix shorter than 3 characters")
-    target.safety.check_mutation("cleanup")
-    deleted = []
-    for resource, list_op, delete_op in CLEANUP_ORDER:
-        try:
-            rows = target.list_all(list_op, where={"name_starts_with": prefix})
-        except TargetError as e:
-            log(f"  cleanup: {list_op}: {e}")
-            continue
-        rows = [r for r in rows if target.safety.owns(r.get("name"))]
-        if not rows:
-            continue
-        ids = [r["id"] for r in rows]
-        body: dict[str, Any] = {"where": {"id_in": ids}}
-        if delete_op == "delete-vm-volume":
-            continue        # volumes go with their VM
-        if resource == "Vm":
-            running = [r["id"] for r in rows if r.get("status") not in ("STOPPED", None)]
-            if running:
-                pr = target.post("poweroff-vm", {"where": {"id_in": running}})
-                if pr.status_code == 200 and wait:
-                    try:
-                        target.wait_tasks([x.get("task_id") for x in pr.json() if x.get("task_id")], timeout=120)
-                    except TargetError as e:
-                        log(f"  cleanup: {e}")
-        try:
-            r = target.post(delete_op, body)
-        except SafetyError as e:
-            log(f"  cleanup: {e}")
-            continue
-        if r.status_code != 200:
-            log(f"  cleanup: {delete_op}: HTTP {r.status_code}: {r.text[:200]}")
-            continue
-        tasks = [x.get("task_id") for x in (r.json() if isinstance(r.json(), list) else [])]
-        if wait and any(tasks):
-            try:
-                target.wait_tasks([t for t in tasks if t], timeout=120)
-            except TargetError as e:
-                log(f"  cleanup: {e}")
-        for row in rows:
-            deleted.append((resource, row["id"], row.get("name")))
-        log(f"  cleanup: deleted {len(rows)} {resource} named {prefix}*")
-    return deleted
