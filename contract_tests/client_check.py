@@ -61,7 +61,7 @@ def invalid_reason(ex: Recorded, op, validator, req: Any) -> tuple[str, str]:
     from mock_server.contract.validate import ValidationError
     if op.request_schema is not None and req is not None and not (op.content_type or "").startswith("multipart"):
         try:
-            validator.validate(op.request_schema, req)
+            validator.validate(op.request_schema, validator.coerce(op.request_schema, req))
         except ValidationError as e:
             return e.path, e.message("en-US")
     resp = _json(ex.response)

@@ -71,10 +71,12 @@ def expired_token(token: str) -> str:
 
 
 def tampered_token(token: str) -> str:
-    """The login token with its last character changed (a signature that cannot verify)."""
-    if not token:
-        return "x"
-    return token[:-1] + ("A" if token[-1] != "A" else "B")
+    """The login token with one character of its signature changed. Not the last character:
+    in base64url its low bits may be padding, and the signature would decode the same."""
+    if len(token) < 12:
+        return token + "x"
+    i = len(token) - 8
+    return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
 
 
 def breadth_first(bodies: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
@@ -144,7 +146,7 @@ class ProbeSuite:
                     ("an expired token", self.expired or expired_token(token),
                      "<an expired token: the login token with its exp claim in the past>"),
                     ("a token with a tampered signature", tampered_token(token),
-                     "<the login token with its last character changed>")]
+                     "<the login token with one character of its signature changed>")]
         ops = self.secured_reads()
         core = set(ops[: len(self.resources)]) | {self.contract.resources[m].connection_path for m in self.resources}
         muts = []

@@ -353,7 +353,8 @@ class QuerySuite:
         from mock_server.query import engine
         from mock_server.query.model import QueryError
         op = self.contract.operations[self.contract.resources[model].list_path]
-        try:
+        try:      # GraphQL input coercion first (a single value where a list is expected), as CloudTower does
+            body = self.validator.coerce(op.request_schema, body)
             self.validator.validate(op.request_schema, body)
         except ValidationError as e:
             err = QueryError(str(e))

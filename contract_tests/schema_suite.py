@@ -218,7 +218,7 @@ class SchemaSuite:
     def _why_invalid(self, op, body) -> str:
         try:
             if op.request_schema is not None and body is not None:
-                self.validator.validate(op.request_schema, body)
+                self.validator.validate(op.request_schema, self.validator.coerce(op.request_schema, body))
         except Exception as e:
             return str(e)[:300]
         return "missing or invalid body or header"
@@ -239,7 +239,7 @@ class SchemaSuite:
         if body is None:
             return op.body_required and self.contract.resolve(op.request_schema).get("type") == "array"
         try:
-            self.validator.validate(op.request_schema, body)
+            self.validator.validate(op.request_schema, self.validator.coerce(op.request_schema, body))
         except Exception:
             return True
         return False
