@@ -67,7 +67,11 @@ class Inspector:
                 is_json = True
             except ValueError:
                 body = None
-        if op is None:
+        if op is None:           # an unknown operation: its 404 must still be an ErrorBody
+            if status >= 400 and self.error_schema is not None:
+                err = self.validate(self.error_schema, body) if is_json else "body is not JSON"
+                if err:
+                    res.fail(ex.op, ERROR_BODY, f"HTTP {status}: {err}; body {r.text[:200]}", ex)
             return
         if str(status) not in op.response_codes and str(status) not in ALWAYS_ALLOWED and status < 500:
             res.fail(ex.op, STATUS_CODE, f"HTTP {status} is not among the declared statuses "

@@ -14,7 +14,7 @@ import time
 
 SUITES = ("probe", "query", "schema", "stateful")
 # shares of the time budget
-SUITE_WEIGHT = {"probe": 3.0, "query": 2.0, "schema": 3.0, "stateful": 2.0}
+SUITE_WEIGHT = {"probe": 4.0, "query": 1.5, "schema": 3.0, "stateful": 1.5}
 COMMANDS = ("run", "cleanup", "drift", "client")
 
 
@@ -54,8 +54,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="schema suite: operations sampled (0 = every operation in scope)")
     p.add_argument("--query-examples", type=int, default=25, help="query suite: bodies per resource")
     p.add_argument("--query-resources", default="Vm,Cluster,Host,VmDisk,Label,Task")
-    p.add_argument("--probe-parts", default="auth,invalid,query,lifecycle",
-                   help="probe suite: which probes (auth, invalid, query, lifecycle)")
+    p.add_argument("--probe-parts", default="reads,auth,invalid,query,lifecycle",
+                   help="probe suite: which probes (reads, auth, invalid, query, lifecycle)")
     p.add_argument("--expired-token", metavar="TOKEN",
                    help="a genuinely expired token of the target, for the auth probe (default: the login "
                         "token with its exp claim moved into the past)")
@@ -191,7 +191,7 @@ def cmd_run(args) -> int:
               f"- contract: {where}",
               f"- suites {', '.join(suites)}; seed {args.seed}; time budget {args.time_budget:.0f}s, "
               f"used {elapsed:.1f}s; {target.requests_sent} requests"]
-    paths = write_reports(results, args.report_dir, header)
+    paths = write_reports(results, args.report_dir, header, all_operations=sorted(contract.operations))
     print(f"  {elapsed:.1f}s (budget {args.time_budget:.0f}s); reports: {' '.join(map(str, paths))}", flush=True)
     return 1 if any(r.failures for r in results) else 0
 

@@ -95,7 +95,7 @@ def breadth_first(bodies: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
 class ProbeSuite:
     def __init__(self, target: Target, contract, *, seed: int = 0, resources: tuple[str, ...] = (),
                  time_budget: float = 60.0, log: Callable[[str], None] = print, expired: str | None = None,
-                 parts: tuple[str, ...] = ("auth", "invalid", "query", "lifecycle")):
+                 parts: tuple[str, ...] = ("reads", "auth", "invalid", "query", "lifecycle")):
         self.target = target
         self.contract = contract
         self.seed = seed
@@ -112,9 +112,9 @@ class ProbeSuite:
 
     def run(self) -> SuiteResult:
         res = self.result
-        steps = [("auth", self.auth, 0.15), ("invalid", self.invalid, 0.1),
-                 ("query", self.query, 0.45), ("lifecycle", self.lifecycle, 0.3)]
-        for name, fn, share in steps:
+        steps = [("reads", self.reads), ("auth", self.auth), ("invalid", self.invalid),
+                 ("query", self.query), ("lifecycle", self.lifecycle)]
+        for name, fn in steps:
             if name not in self.parts:
                 continue
             if self.left() <= 0 or res.enough():
@@ -128,6 +128,55 @@ class ProbeSuite:
                 res.fail(f"probe:{name}", HARNESS, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}")
             self.log(f"[probe] {name}: {time.monotonic() - t0:.1f}s, {len(res.failures)} defect(s) so far")
         return res.finish()
+
+    # ------------------------------------------------------------------------ reads
+    def reads(self) -> None:
+        """Every read operation once (lists `{"first": 3}`, counts and the rest `{}`), an unknown
+        operation, and, on the mock or with mutations allowed, every mutation with a body no
+        schema accepts: each answer goes through the Inspector (5xx, schema, content type,
+        request id, ErrorBody); an invalid mutation must not be accepted."""
+        t, res = self.target, self.result
+        ops = self.secured_reads()
+        head, rest = ops[: 2 * len(self.resources)], ops[2 * len(self.resources):]
+        random.Random(self.seed).shuffle(rest)       # a short budget covers another part per seed
+        ops = head + rest
+        end = time.monotonic() + max(1.0, self.left() * 0.25)
+        done = 0
+        for path in ops:
+            if time.monotonic() > end or res.enough():
+                break
+            fam = self.contract.operations[path].family
+            try:
+                t.post(path, {"first": 3} if fam == "list" else {})
+            except TargetError:
+                pass
+            done += 1
+        for path in ops[done:]:
+            res.skipped_ops.setdefault(path, "probe reads: time budget")
+        try:
+            t.post("get-no-such-operation-ctm", {}, expect="invalid")
+        except TargetError:
+            pass
+        if not (t.safety.allow_mutations and t.is_mock):
+            return
+        scratch = {"X-Mock-Namespace": f"ctm-probe-{self.seed}"}
+        muts = [p for p, op in sorted(self.contract.operations.items())
+                if not is_read_only(p) and op.method == "post" and op.security and "Basic" not in op.security
+                and not (op.content_type or "").startswith("multipart/") and p != "/login"]
+        random.Random(self.seed).shuffle(muts)
+        end = time.monotonic() + max(1.0, self.left() * 0.15)
+        for path in muts:
+            if time.monotonic() > end or res.enough():
+                res.note(f"probe reads: invalid mutations stopped by the time budget at {path}")
+                break
+            res.check(path)
+            try:
+                r = t.post(path, {"ctm_no_such_key": 1}, headers=scratch, expect="invalid")
+            except TargetError:
+                continue
+            if r.status_code < 300:
+                res.fail(path, NEGATIVE_ACCEPTED, f"HTTP {r.status_code} for a body no schema accepts "
+                                                  f'({{"ctm_no_such_key": 1}})', t.last)
 
     # ------------------------------------------------------------------------- auth
     def secured_reads(self) -> list[str]:

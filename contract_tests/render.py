@@ -20,8 +20,9 @@ def _status(f) -> str:
 
 
 # ------------------------------------------------------------------------------ JUnit
-def write_junit(results: list[SuiteResult], path: Path, header: list[str], name: str = "cloudtower-contract") -> None:
-    names, rows, skipped = coverage(results)
+def write_junit(results: list[SuiteResult], path: Path, header: list[str], name: str = "cloudtower-contract",
+                all_operations=()) -> None:
+    names, rows, skipped = coverage(results, all_operations)
     root = ET.Element("testsuites", name=name,
                       tests=str(sum(max(1, len(r.requests) + len(r.failures)) for r in results)),
                       failures=str(sum(len(r.failures) for r in results)),
@@ -55,6 +56,13 @@ def write_junit(results: list[SuiteResult], path: Path, header: list[str], name:
         if r.notes:
             out += ["", "Notes:"] + [f"- {n}" for n in r.notes]
         ET.SubElement(suite, "system-out").text = "\n".join(out)
+    orphans = {op: why for op, why in skipped.items() if not any(op in r.skipped_ops for r in results)}
+    if orphans:
+        suite = ET.SubElement(root, "testsuite", name="not exercised", tests=str(len(orphans)), failures="0",
+                              skipped=str(len(orphans)), time="0")
+        for op, why in orphans.items():
+            case = ET.SubElement(suite, "testcase", classname="contract.coverage", name=op, time="0")
+            ET.SubElement(case, "skipped", message="; ".join(why))
     ET.indent(root)
     path.write_text(ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n", encoding="utf-8")
 
@@ -64,7 +72,7 @@ def _md(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(results: list[SuiteResult], header: list[str]) -> str:
+def markdown(results: list[SuiteResult], header: list[str], all_operations=()) -> str:
     out = ["# CloudTower contract test report", ""] + header + [""]
     out += ["| suite | requests | checks | operations | defects | time |", "|---|---|---|---|---|---|"]
     for r in results:
@@ -92,7 +100,7 @@ def markdown(results: list[SuiteResult], header: list[str]) -> str:
             out += [f"### {title}", ""] + lines + [""]
         if r.notes:
             out += ["Notes:", ""] + [f"- {_md(n)}" for n in r.notes] + [""]
-    names, rows, skipped = coverage(results)
+    names, rows, skipped = coverage(results, all_operations)
     out += ["## Coverage", "", f"{len(rows)} operation(s) exercised; {len(skipped)} not exercised.", ""]
     if rows:
         out += ["| operation | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
@@ -145,7 +153,7 @@ def _inline(s: str) -> str:
     return t
 
 
-def html_report(results: list[SuiteResult], header: list[str]) -> str:
+def html_report(results: list[SuiteResult], header: list[str], all_operations=()) -> str:
     total = sum(len(r.failures) for r in results)
     out = ["<!doctype html><html><head><meta charset='utf-8'><title>CloudTower contract test report</title>",
            f"<style>{CSS}</style></head><body><h1>CloudTower contract test report</h1>", "<ul>"]
@@ -178,7 +186,7 @@ def html_report(results: list[SuiteResult], header: list[str]) -> str:
             out += _md_table_to_html(lines)
         if r.notes:
             out.append("<p>Notes:</p><ul>" + "".join(f"<li>{_e(n)}</li>" for n in r.notes) + "</ul>")
-    names, rows, skipped = coverage(results)
+    names, rows, skipped = coverage(results, all_operations)
     out += ["<h2>Coverage</h2>", f"<p>{len(rows)} operation(s) exercised; {len(skipped)} not exercised.</p>"]
     if rows:
         out.append("<table><tr><th>operation</th>" + "".join(f"<th>{_e(n)}</th>" for n in names) + "</tr>")
@@ -193,12 +201,14 @@ def html_report(results: list[SuiteResult], header: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_reports(results: list[SuiteResult], report_dir: str | Path, header: list[str]) -> tuple[Path, Path, Path]:
-    """junit.xml, report.md and report.html in `report_dir`."""
+def write_reports(results: list[SuiteResult], report_dir: str | Path, header: list[str],
+                  all_operations=()) -> tuple[Path, Path, Path]:
+    """junit.xml, report.md and report.html in `report_dir`; `all_operations` (the contract's)
+    lets the coverage table list the operations no suite touched."""
     d = Path(report_dir)
     d.mkdir(parents=True, exist_ok=True)
     junit, md, page = d / "junit.xml", d / "report.md", d / "report.html"
-    write_junit(results, junit, header)
-    md.write_text(markdown(results, header), encoding="utf-8")
-    page.write_text(html_report(results, header), encoding="utf-8")
+    write_junit(results, junit, header, all_operations=all_operations)
+    md.write_text(markdown(results, header, all_operations), encoding="utf-8")
+    page.write_text(html_report(results, header, all_operations), encoding="utf-8")
     return junit, md, page

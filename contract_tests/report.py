@@ -130,8 +130,10 @@ def one_line(text: str, limit: int) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def coverage(results: list[SuiteResult]) -> tuple[list[str], list[tuple[str, dict[str, int]]], dict[str, list[str]]]:
-    """(suite names, [(operation, {suite: requests})], {operation: [why not exercised, per suite]})."""
+def coverage(results: list[SuiteResult], all_operations=()) -> tuple[list[str], list[tuple[str, dict[str, int]]],
+                                                                    dict[str, list[str]]]:
+    """(suite names, [(operation, {suite: requests})], {operation: [why not exercised, per suite]}).
+    An operation of `all_operations` no suite sent nor gave a reason for is listed too."""
     names = [r.name for r in results]
     ops: dict[str, dict[str, int]] = {}
     for r in results:
@@ -142,4 +144,7 @@ def coverage(results: list[SuiteResult]) -> tuple[list[str], list[tuple[str, dic
         for op, why in r.skipped_ops.items():
             if op not in ops:
                 skipped.setdefault(op, []).append(f"{r.name}: {why}")
+    for op in all_operations:
+        if op not in ops and op not in skipped:
+            skipped[op] = [f"no suite of this run exercises it (suites: {', '.join(names)})"]
     return names, sorted(ops.items()), dict(sorted(skipped.items()))

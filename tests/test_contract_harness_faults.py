@@ -100,7 +100,7 @@ def test_each_fault_family_is_caught(proxy, tmp_path, fault, parts, resources, o
 
 
 def test_no_false_alarms_through_the_proxy(proxy, tmp_path):
-    rc, report = run(proxy, tmp_path, None, "auth,invalid,query,lifecycle", "Vm,Cluster,Host,VmDisk,Label,Task",
+    rc, report = run(proxy, tmp_path, None, "reads,auth,invalid,query,lifecycle", "Vm,Cluster,Host,VmDisk,Label,Task",
                      ("--time-budget", "120"))
     assert rc == 0, "\n".join(defect_lines(report)) or report
     assert "No defects" in report
