@@ -15,6 +15,7 @@ _why = browser_missing()
 if _why:
     pytest.skip(_why, allow_module_level=True)
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -57,6 +58,25 @@ def text_in(driver, selector, text, timeout=WAIT):
     return wait(driver, EC.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text), timeout)
 
 
+def live(driver, fn, timeout=WAIT):
+    """Run fn(driver) until it gets through without a stale element: live pages re-render
+    their tables when the mock changes, and an element found just before may be replaced."""
+    def attempt(d):
+        try:
+            return fn(d)
+        except (StaleElementReferenceException, NoSuchElementException):
+            return None
+    return wait(driver, attempt, timeout)
+
+
+def click(driver, selector):
+    live(driver, lambda d: d.find_element(By.CSS_SELECTOR, selector).click() or True)
+
+
+def text_of(driver, selector):
+    return live(driver, lambda d: d.find_element(By.CSS_SELECTOR, selector).text or None)
+
+
 def test_search_a_vm_and_follow_it_to_a_lun_snapshot(mock, api, driver):
     snap = next(s for s in api.post(mock.api_url + "/get-vm-snapshots", json={}).json() if s.get("vm"))
     vm = snap["vm"]
@@ -64,21 +84,20 @@ def test_search_a_vm_and_follow_it_to_a_lun_snapshot(mock, api, driver):
     search = css(driver, "#search")
     search.send_keys(vm["name"])
     css(driver, f"#records[data-q='{vm['name']}']")
-    link = css(driver, f"#records-table a[href='#/r/Vm/{vm['id']}']")
-    assert link.text == vm["name"]
-    link.click()
+    link = f"#records-table a[href='#/r/Vm/{vm['id']}']"
+    assert text_of(driver, link) == vm["name"]
+    click(driver, link)
     text_in(driver, "#resource-title", vm["name"])
-    assert driver.find_elements(By.CSS_SELECTOR, "#vm-disks a[data-type=IscsiLun]")
-    ls = css(driver, "#vm-snapshots a[data-type=IscsiLunSnapshot]")
-    name = ls.text
-    ls.click()
+    css(driver, "#vm-disks a[data-type=IscsiLun]")
+    name = text_of(driver, "#vm-snapshots a[data-type=IscsiLunSnapshot]")
+    click(driver, "#vm-snapshots a[data-type=IscsiLunSnapshot]")
     text_in(driver, "#resource-title", f"IscsiLunSnapshot {name}")
     # search by id finds it too
     driver.get(mock.url + "/_mock/ui/#/inventory")
     css(driver, "#search").send_keys(vm["id"])
     css(driver, f"#records[data-q='{vm['id']}']")
-    assert css(driver, "#page-info").text == "1–1 of 1"
-    assert css(driver, "#records-table a[data-type=Vm]").text == vm["name"]
+    assert text_of(driver, "#page-info") == "1–1 of 1"
+    assert text_of(driver, "#records-table a[data-type=Vm]") == vm["name"]
 
 
 def test_task_progress_moves_on_the_page(mock, api, driver):
@@ -93,15 +112,16 @@ def test_task_progress_moves_on_the_page(mock, api, driver):
         text_in(driver, row + " .pct", "0%")
         mock.admin("POST", "/clock/advance", {"seconds": 0.35})
         text_in(driver, row, "EXECUTING")
-        pct = int(driver.find_element(By.CSS_SELECTOR, row + " .pct").text.rstrip("%"))
+        pct = int(text_of(driver, row + " .pct").rstrip("%"))
         assert 0 < pct < 100
         mock.admin("POST", "/clock/advance", {"seconds": 2})
         text_in(driver, row, "SUCCESSED")
         text_in(driver, row + " .pct", "100%")
-        css(driver, "#task-filters [data-status=SUCCESSED]").click()
+        click(driver, "#task-filters [data-status=SUCCESSED]")
         css(driver, "#task-filters [data-status=SUCCESSED].on")
         text_in(driver, row, "SUCCESSED")
-        statuses = {td.text for td in driver.find_elements(By.CSS_SELECTOR, "#tasks-table tbody td:nth-child(2)")}
+        statuses = live(driver, lambda d: {td.text for td in d.find_elements(
+            By.CSS_SELECTOR, "#tasks-table tbody td:nth-child(2)")} or None)
         assert statuses == {"SUCCESSED"}
     finally:
         mock.admin("POST", "/clock/resume")
@@ -110,13 +130,14 @@ def test_task_progress_moves_on_the_page(mock, api, driver):
 def test_journal_shows_a_requests_bodies(mock, api, driver):
     r = api.post(mock.api_url + "/get-vms", json={"where": {"name_contains": "db"}, "first": 2})
     rid = r.headers["x-tower-request-id"]
+    seq = next(e["seq"] for e in mock.admin("GET", "/journal")["entries"] if e.get("request_id") == rid)
     driver.get(mock.url + "/_mock/ui/#/journal?operation=get-vms")
-    row = wait(driver, lambda d: next((tr for tr in d.find_elements(By.CSS_SELECTOR, "#journal-table tr.click")
-                                       if rid in tr.text), None))
-    assert "get-vms" in row.text and "200" in row.text
-    row.click()
-    assert '"name_contains": "db"' in css(driver, "pre.req-body").text
-    assert r.json()[0]["id"] in css(driver, "pre.resp-body").text
+    row = f"#journal-table tr[data-seq='{seq}']"
+    text_in(driver, row, rid)
+    assert "get-vms" in text_of(driver, row) and "200" in text_of(driver, row)
+    click(driver, row)
+    text_in(driver, "pre.req-body", '"name_contains": "db"')
+    text_in(driver, "pre.resp-body", r.json()[0]["id"])
 
 
 def test_add_and_remove_a_fault_rule(mock, api, driver):
@@ -124,16 +145,16 @@ def test_add_and_remove_a_fault_rule(mock, api, driver):
     css(driver, "#no-faults")
     css(driver, "#fault-operation").send_keys("get-clusters")
     css(driver, "#fault-status").send_keys("503")
-    css(driver, "#fault-add").click()
-    row = css(driver, "#faults-table tbody tr")
-    assert "get-clusters" in row.text and "503" in row.text
+    click(driver, "#fault-add")
+    text_in(driver, "#faults-table tbody tr", "get-clusters")
+    assert "503" in text_of(driver, "#faults-table tbody tr")
     assert api.post(mock.api_url + "/get-clusters", json={}).status_code == 503
-    row.find_element(By.CSS_SELECTOR, "button.danger").click()
+    click(driver, "#faults-table tbody tr button.danger")
     css(driver, "#no-faults")
     assert api.post(mock.api_url + "/get-clusters", json={}).status_code == 200
     # a bad rule gets the admin API's own 400 message, shown on the page
     css(driver, "#fault-json").send_keys('{"kind": "error", "operation": "get-clusters", "status": 42}')
-    css(driver, "#fault-add").click()
+    click(driver, "#fault-add")
     text_in(driver, "#flash.error", "status")
     assert mock.admin("GET", "/faults")["faults"] == []
 
@@ -148,7 +169,7 @@ def test_reset_from_the_page(mock, api, driver):
     mock.admin("POST", "/clock/advance", {"seconds": 5})
     assert count() == before + 1
     driver.get(mock.url + "/_mock/ui/#/control")
-    css(driver, "#reset").click()
+    click(driver, "#reset")
     text_in(driver, "#flash", "Reset default")
     assert count() == before
 
@@ -159,14 +180,14 @@ def test_a_bad_state_file_gets_the_apis_message(mock, driver, tmp_path):
     expected = requests.post(mock.url + "/_mock/state", data=bad.read_bytes()).json()["message"]
     driver.get(mock.url + "/_mock/ui/#/control")
     css(driver, "#import-file").send_keys(str(bad))
-    css(driver, "#import").click()
+    click(driver, "#import")
     text_in(driver, "#flash.error", expected[:60])
 
 
 def test_console_shows_the_vm_name_in_the_framebuffer(mock, api, driver):
     vm = api.post(mock.api_url + "/get-vms", json={"where": {"status": "RUNNING"}, "first": 1}).json()[0]
     driver.get(mock.url + f"/_mock/ui/#/r/Vm/{vm['id']}")
-    css(driver, "#open-console").click()
+    click(driver, "#open-console")
     frame = css(driver, "#console-frame")
     driver.switch_to.frame(frame)
     try:
