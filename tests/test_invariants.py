@@ -220,3 +220,36 @@ def test_report_template_filter_must_be_an_object(contract):
     r = api("create-report-template", body)
     assert r.status_code == 200
     assert r.json[0]["data"]["resource_meta"][0]["filter"] == {"status": "RUNNING"}
+
+
+def test_int32_fields_are_range_checked_in_where_with_the_sdk_contract(sdk_contract):
+    """The SDK says only `int`; the generated int32 table gives the derived contract the formats."""
+    res = sdk_contract.resources["NvmfNamespace"]
+    assert sdk_contract.resolve(res.properties["namespace_id"]).get("format") == "int32"
+    assert sdk_contract.resolve(sdk_contract.resources["Vm"].properties["memory"]).get("format") == "int64"
+    api = Api(sdk_contract, generate(sdk_contract, "default"))
+    ok = api("get-nvmf-namespaces", {"where": {"namespace_id_gt": 2 ** 31 - 1}})
+    assert ok.status_code == 200
+    r = api("get-nvmf-namespaces", {"where": {"namespace_id_gt": 2 ** 31}})
+    assert r.status_code == 400 and "namespace_id_gt" in r.json["message"]
+    r = api("get-nvmf-namespaces", {"where": {"namespace_id_in": [1, 2 ** 31]}})
+    assert r.status_code == 400
+
+
+def test_int32_table_is_what_the_tool_generates_from_the_spec(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from helpers import SPEC
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "int32.json"
+    subprocess.run([sys.executable, str(repo / "tools" / "gen_int32_fields.py"), SPEC, "-o", str(out)],
+                   check=True, capture_output=True)
+    committed = json.loads((repo / "mock_server" / "contract" / "int32_fields.json").read_text())
+    assert json.loads(out.read_text()) == committed
+    assert "namespace_id" in committed["int32"] and "memory" not in committed["int32"]
+    bad = subprocess.run([sys.executable, str(repo / "tools" / "gen_int32_fields.py"), str(tmp_path / "none.json")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
