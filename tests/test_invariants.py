@@ -253,3 +253,21 @@ def test_int32_table_is_what_the_tool_generates_from_the_spec(tmp_path):
     bad = subprocess.run([sys.executable, str(repo / "tools" / "gen_int32_fields.py"), str(tmp_path / "none.json")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_delete_of_a_network_in_use_is_refused(contract):
+    api = Api(contract, generate(contract, "default"))
+    s = api.store
+    used = next(v for v in s.all("Vlan") if s.count_by("VmNic", "vlan", v["id"]))
+    r = api("delete-vm-vlan", {"where": {"id": used["id"]}})
+    assert r.status_code == 400 and "in use" in r.json["message"]
+    r = api("delete-vm-vlan", {"where": {"id": used["id"]}}, lang="zh-CN")
+    assert r.status_code == 400 and "使用" in r.json["message"]
+    vds = s.get("Vds", used["vds"])
+    assert api("delete-vds", {"where": {"id": vds["id"]}}).status_code == 400
+    assert s.get("Vlan", used["id"]) is not None
+    free = next((v for v in s.all("Vlan") if not s.count_by("VmNic", "vlan", v["id"]) and v["type"] == "VM"), None)
+    if free is not None:
+        assert api("delete-vm-vlan", {"where": {"id": free["id"]}}).status_code == 200
+        assert s.get("Vlan", free["id"]) is None
+    assert_sound(s, "after the deletes")

@@ -438,11 +438,37 @@ def generic_delete(ctx: Ctx, body: Any):
         return generic_fallback(ctx, body)
     rows = where_rows(ctx, model, (body or {}).get("where") if isinstance(body, dict) else None)
     check_unlocked(ctx, model, rows)
+    for row in rows:
+        refuse_while_in_use(ctx, model, row)
     results = []
     for row in rows:
         tid = start_task(ctx, model, row["id"], "delete")
         results.append((tid, model, row["id"]))
     return respond(ctx, results)
+
+
+# What a delete is refused for while it is in use (SMTX OS refuses to remove a VM network
+# or a VDS that VMs are connected to): model -> (path to the networks, the users' relation).
+IN_USE = {"Vlan": ((), ("VmNic", "vlan")), "Vds": (("vlans",), ("VmNic", "vlan"))}
+
+
+def refuse_while_in_use(ctx: Ctx, model: str, row: dict) -> None:
+    rule = IN_USE.get(model)
+    if rule is None:
+        return
+    path, (user_model, user_field) = rule
+    store = ctx.store
+    if user_model not in store.tables or user_field not in store.plans.get(user_model, {}):
+        return
+    targets = [row["id"]]
+    for rel in path:
+        targets = [t for x in targets for t in (store.related_ids(model, store.get(model, x), rel) or ())]
+    users = sum(store.count_by(user_model, user_field, t) for t in targets)
+    if users:
+        name = row.get("name") or row["id"]
+        raise bad_request(f"{model} {name} ({row['id']}) is in use by {users} VM NIC(s); "
+                          f"disconnect them before deleting it",
+                          f"{model} {name} 正被 {users} 个虚拟机网卡使用, 请先断开后再删除")
 
 
 @family("action")
