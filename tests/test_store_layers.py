@@ -111,3 +111,46 @@ def test_render_cache_follows_writes_of_related_rows(seeded):
     assert js("Vm", vm["id"])["name"] == "vm-renamed"
     s.reset()
     assert js("Vm", vm["id"])["name"] == vm["name"]
+
+
+BODIES = [
+    {"where": {"name_contains": "zzzz-nothing"}},
+    {"where": {"status": "RUNNING", "vcpu_gte": 2}},
+    {"where": {"status_in": ["RUNNING", "STOPPED"]}, "orderBy": "name_DESC", "skip": 3, "first": 7},
+    {"orderBy": "name_ASC", "first": 50},
+    {"orderBy": "memory_DESC", "last": 5},
+    {"orderBy": "memory_ASC", "where": {"OR": [{"vcpu_gt": 2}, {"NOT": {"name_starts_with": "a"}}]}, "first": 20},
+    {"where": {"in_recycle_bin": False}, "orderBy": "id_DESC", "first": 5},
+    {"where": {"description_not": "x"}},
+]
+
+
+def as_dicts(store):
+    from mock_server.query.model import DictSource
+    models = ("Vm", "Cluster", "Host", "VmDisk")
+    return DictSource({m: store.all(m) for m in models})
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_store_fast_paths_answer_as_the_plain_source(seeded, spec_contract, body, monkeypatch):
+    """Lazy indexes, the sorted-order cache and whole-table scans give the plain answers,
+    before and after writes (which must invalidate the cached orders)."""
+    from mock_server.store import table
+    monkeypatch.setattr(table, "LAZY_INDEX_MIN_ROWS", 0)      # index on demand at any size
+    schema = spec_contract.query_schema
+    s = fresh(seeded)
+
+    def check():
+        src = StoreSource(s)
+        want = [r["id"] for r in find(schema, as_dicts(s), "Vm", body)]
+        assert [r["id"] for r in find(schema, src, "Vm", body)] == want
+        assert count(schema, src, "Vm", body) == count(schema, as_dicts(s), "Vm", body)
+
+    check()
+    vms = s.all("Vm")
+    s.update("Vm", vms[0]["id"], {"name": "aaaa-first", "memory": 1, "status": "RUNNING", "vcpu": 8})
+    s.update("Vm", vms[-1]["id"], {"name": None, "memory": None, "description": "x"})
+    s.delete("Vm", vms[1]["id"])
+    check()
+    s.reset()
+    check()

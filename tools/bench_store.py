@@ -4,7 +4,7 @@ and RSS of one world. A quick check for the store's goals (tools/bench.py is the
     python tools/bench_store.py [--world large] [--n 30] [--skip reset,ns,burst]
 
 Starts `python -m mock_server serve` on a free port (task speed 0), prints its start time
-(until /healthz answers), then the median / p90 of each case over one keep-alive connection.
+(until /api/healthz answers), then the median / p90 of each case over one keep-alive connection.
 """
 
 from __future__ import annotations
@@ -77,9 +77,10 @@ def main() -> int:
         while True:
             try:
                 c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                c.request("GET", "/healthz")
+                c.request("GET", "/api/healthz")
                 if c.getresponse().status == 200:
                     break
+                time.sleep(0.1)
             except OSError:
                 if proc.poll() is not None:
                     print(proc.stderr.read().decode()[-2000:])

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable
 
 import orjson
 
+from .codegen import compile_test
 from .collation import collation_key, instant, json_key
 from .model import (BOOLEAN, DATETIME, ENUM, FLOAT, ID, INT, JSON, STRING, FieldDesc, ModelDesc,
                     QueryError, QuerySchema, RelationDesc)
@@ -486,6 +487,16 @@ class _Binder:
         self._vget = getattr(source, "value_getter", None)
         self._rget = getattr(source, "related_getter", None)
         self._sets: dict[int, tuple[tuple, set]] = {}   # id(plan) -> (plan, ids where TRUE)
+        self._tests: dict[int, tuple[tuple, tuple]] = {}  # id(plan) -> (plan, compiled)
+
+    def compiled(self, model: str, plan: tuple) -> tuple:
+        """(test, scan, count) generated for `plan` (see codegen)."""
+        hit = self._tests.get(id(plan))
+        if hit is not None and hit[0] is plan:
+            return hit[1]
+        out = compile_test(self, model, plan)
+        self._tests[id(plan)] = (plan, out)
+        return out
 
     # -- getters
     def getter(self, model: str, name: str) -> Callable[[Any], Any]:
@@ -528,14 +539,14 @@ class _Binder:
             else:
                 result = {i for i in cand if get(i) is not None}
         else:
-            pred = self.pred(model, plan)
-            ids = src.ids(model) if cand is None else cand
-            result = set()
-            add = result.add
-            for i in ids:
-                row = get(i)
-                if row is not None and pred(row) is True:
-                    add(i)
+            test, scan, _ = self.compiled(model, plan)
+            view = src.rows_view(model) if cand is None and hasattr(src, "rows_view") else None
+            if view is not None:
+                result = {r["id"] for r in scan(view.values())} if src.dict_rows else \
+                    {i for i, r in view.items() if test(r)}
+            else:
+                ids = src.ids(model) if cand is None else cand
+                result = {i for i in ids if (row := get(i)) is not None and test(row)}
         self._sets[id(plan)] = (plan, result)
         return result
 
@@ -894,7 +905,9 @@ def _execute(schema: QuerySchema, source, q: Query, counting: bool):
     plan = q.where
     if plan == FALSE:
         return 0 if counting else []
-    pred = None if (plan is NOCOND or plan == TRUE) else b.pred(mname, plan)
+    test = scan = count_rows = None
+    if not (plan is NOCOND or plan == TRUE):
+        test, scan, count_rows = b.compiled(mname, plan)
     cand = b.candidates(mname, plan)
     get = b.row_get(mname)
 
@@ -907,8 +920,13 @@ def _execute(schema: QuerySchema, source, q: Query, counting: bool):
             return 0 if counting else []        # unknown cursor: NULL comparisons
         crows.append((c, is_after, crow))
 
-    if q.order_field is None:
-        return _execute_id_order(source, q, mname, pred, cand, crows, counting, get)
+    if q.order_field is None or (counting and not crows):
+        # a count does not depend on the order (cursors aside): count in id order
+        return _execute_id_order(source, q, mname, test, (scan, count_rows), cand, crows, counting, get)
+    if not crows and (cand is None or len(cand) > _SORTED_CACHE_MIN):
+        order = _sorted_order(b, source, mname, q.order_field, q.desc)
+        if order is not None:
+            return _page_sorted(order, q, test, cand, get)
 
     # ---- orderBy on a field: window, sort, page
     f = q.order_field
@@ -929,7 +947,7 @@ def _execute(schema: QuerySchema, source, q: Query, counting: bool):
     nulls: list = []
     for i in ids:
         row = get(i)
-        if row is None or (pred is not None and pred(row) is not True):
+        if row is None or (test is not None and not test(row)):
             continue
         raw = g(row)
         k = None if raw is None else norm(raw)
@@ -966,7 +984,67 @@ def _first_item(t):
     return t[0]
 
 
-def _execute_id_order(source, q: Query, mname: str, pred, cand, crows, counting: bool, get):
+_SORTED_CACHE_MIN = 512        # fewer candidates are sorted on the spot
+
+
+def _sorted_order(b: _Binder, source, mname: str, f: FieldDesc, desc: bool) -> list | None:
+    """Every id of the model in response order for orderBy `f` (ties by id, nulls last
+    ascending / first descending), kept in the source's sort cache until the data changes."""
+    sc = getattr(source, "sort_cache", None)
+    got = sc(mname) if sc is not None else None
+    if got is None:
+        return None
+    cache, version = got
+    key = (f.name, f.kind, desc)
+    hit = cache.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    g = b.getter(mname, f.name)
+    norm = _sort_norm(f.kind)
+    get = b.row_get(mname)
+    keyed: list = []
+    nulls: list = []
+    for i in source.ids(mname):
+        row = get(i)
+        if row is None:
+            continue
+        raw = g(row)
+        k = None if raw is None else norm(raw)
+        if k is None:
+            nulls.append(i)
+        else:
+            keyed.append((k, i))
+    keyed.sort(key=_first_item, reverse=desc)
+    ids = [i for _, i in keyed]
+    order = nulls + ids if desc else ids + nulls
+    cache[key] = (version, order)
+    return order
+
+
+def _page_sorted(order: list, q: Query, test, cand, get) -> list:
+    """The page of a sorted order: rows for which the where is TRUE (all when no where)."""
+    if test is None and cand is None:
+        start, end = _page_bounds(len(order), q)
+        return [r for r in (get(i) for i in order[start:end]) if r is not None]
+    want = None if q.last is not None else (q.skip + q.first if q.first is not None else None)
+    rows: list = []
+    append = rows.append
+    if want == 0:
+        return rows
+    for i in order:
+        if cand is not None and i not in cand:
+            continue
+        row = get(i)
+        if row is None or (test is not None and not test(row)):
+            continue
+        append(row)
+        if len(rows) == want:
+            break
+    start, end = _page_bounds(len(rows), q)
+    return rows[start:end]
+
+
+def _execute_id_order(source, q: Query, mname: str, test, fast, cand, crows, counting: bool, get):
     """Order is id (ASC, or DESC for `id_DESC`): iterate ids directly, stop early."""
     desc = q.desc
     lo = hi = None                 # exclusive id bounds in ascending terms
@@ -975,6 +1053,28 @@ def _execute_id_order(source, q: Query, mname: str, pred, cand, crows, counting:
             lo = c if lo is None or c > lo else lo
         else:
             hi = c if hi is None or c < hi else hi
+    n = q.first if q.last is None else q.last
+    limit = None if n is None else q.skip + n
+    if limit == 0:
+        return 0 if counting else []
+    if cand is None and not crows and test is not None and (limit is None or counting):
+        # the whole table through the generated scan (any order), then id order
+        view = source.rows_view(mname) if hasattr(source, "rows_view") else None
+        if view is not None and getattr(source, "dict_rows", False):
+            scan, count_rows = fast
+            if counting:
+                start, end = _page_bounds(count_rows(view.values()), q)
+                return end - start
+            hits = scan(view.values())
+            hits.sort(key=_row_id, reverse=desc)
+            start, end = _page_bounds(len(hits), q)
+            return hits[start:end]
+    if counting and not crows and cand is not None:
+        # counting index candidates: no order needed
+        rows = filter(None, map(get, cand))
+        n_match = sum(1 for _ in rows) if test is None else fast[1](rows)
+        start, end = _page_bounds(n_match, q)
+        return end - start
     if cand is None:
         ids = source.ids(mname)
         if not isinstance(ids, list):
@@ -987,14 +1087,8 @@ def _execute_id_order(source, q: Query, mname: str, pred, cand, crows, counting:
         return 0 if counting else []
     # iteration direction: the response order, reversed when taking `last`
     backwards = desc != (q.last is not None)
-    limit = None
-    n = q.first if q.last is None else q.last
-    if n is not None:
-        limit = q.skip + n
-        if limit == 0:
-            return 0 if counting else []
     rng = range(z - 1, a - 1, -1) if backwards else range(a, z)
-    if counting and pred is None and cand is None:
+    if counting and test is None and cand is None:
         total = z - a
         if limit is not None:
             total = min(total, limit)
@@ -1004,7 +1098,7 @@ def _execute_id_order(source, q: Query, mname: str, pred, cand, crows, counting:
     matched = 0
     for k in rng:
         row = get(ids[k])
-        if row is None or (pred is not None and pred(row) is not True):
+        if row is None or (test is not None and not test(row)):
             continue
         matched += 1
         if not counting:
@@ -1017,3 +1111,7 @@ def _execute_id_order(source, q: Query, mname: str, pred, cand, crows, counting:
     if backwards != desc:
         out.reverse()
     return out
+
+
+def _row_id(row):
+    return row["id"]

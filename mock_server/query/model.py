@@ -135,3 +135,25 @@ class DictSource:
         if type(self).related is not DictSource.related:
             return None
         return operator.methodcaller("get", relation)
+
+    @property
+    def dict_rows(self) -> bool:
+        """Rows are dicts and value(model, row, f) is row.get(f) (generated code reads inline)."""
+        return type(self).value is DictSource.value
+
+    def stored_to_one(self, model, relation) -> bool:
+        """related(model, row, relation) is row.get(relation) for this to-one relation."""
+        return type(self).related is DictSource.related
+
+    def rows_view(self, model):
+        """The {id: row} map of a model, equivalent to get() over ids() (any order)."""
+        if type(self).get is not DictSource.get or type(self).ids is not DictSource.ids:
+            return None
+        return self._tables.get(model, {})
+
+    def sort_cache(self, model):
+        """(a dict the engine may keep sorted id orders in, the data's version)."""
+        if type(self).get is not DictSource.get or type(self).ids is not DictSource.ids:
+            return None
+        caches = self.__dict__.setdefault("_sort_caches", {})
+        return caches.setdefault(model, {}), 0

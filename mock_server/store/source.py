@@ -9,8 +9,21 @@ from .table import members
 
 
 class StoreSource:
+    dict_rows = True            # value(model, row, f) is row.get(f)
+
     def __init__(self, store):
         self.store = store
+
+    def stored_to_one(self, model: str, relation: str) -> bool:
+        plan = self.store.plans[model].get(relation)
+        return plan is not None and plan.stored and not plan.many
+
+    def rows_view(self, model: str):
+        return self.store.tables[model].rows
+
+    def sort_cache(self, model: str):
+        t = self.store.tables[model]
+        return t.sort_cache, t.version
 
     def ids(self, model: str):
         return self.store.tables[model].ordered_ids()

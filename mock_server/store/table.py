@@ -35,7 +35,7 @@ def _indexable(v) -> bool:
 
 class Table:
     __slots__ = ("model", "rows", "_order", "_sorted", "scalar_index", "rel_index", "_owned",
-                 "_shared", "version")
+                 "_shared", "version", "sort_cache")
 
     def __init__(self, model: str, stored_relations: Iterable[str]):
         self.model = model
@@ -47,6 +47,7 @@ class Table:
         self._owned: dict[str, set] | None = None   # per index: keys whose id set this table owns
         self._shared = False                         # every structure still the base's
         self.version = 0                             # bumped by every write (sort caches)
+        self.sort_cache: dict = {}                   # the query engine's sorted orders
 
     # ------------------------------------------------------------------ layering
     def fork(self) -> "Table":
@@ -62,6 +63,7 @@ class Table:
         t._owned = None
         t._shared = True
         t.version = self.version
+        t.sort_cache = self.sort_cache               # same rows, same orders
         return t
 
     @property
@@ -76,6 +78,7 @@ class Table:
         self.rel_index = {f: dict(idx) for f, idx in self.rel_index.items()}
         self._owned = {f: set() for f in (*self.scalar_index, *self.rel_index)}
         self._shared = False
+        self.sort_cache = {}
 
     # ------------------------------------------------------------------ reads
     def ordered_ids(self) -> list[str]:
