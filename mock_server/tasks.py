@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
-import random
 import re
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
 from .clock import iso
 from .errors import ApiError
+from .task_rules import DEFAULT_ERROR, KNOWN_ERRORS, FailureRule, FailureRules, wrap_error  # noqa: F401 (re-exported)
 
 PENDING, EXECUTING, SUCCESSED, FAILED = "PENDING", "EXECUTING", "SUCCESSED", "FAILED"
 CREATING, UPDATING, DELETING = "CREATING", "UPDATING", "DELETING"
@@ -38,45 +36,9 @@ CREATING, UPDATING, DELETING = "CREATING", "UPDATING", "DELETING"
 DEFAULT_DURATIONS = {"create": 0.6, "update": 0.3, "delete": 0.4, "action": 0.5, "get": 0.2}
 PENDING_FRACTION = 0.1          # share of a task's duration spent PENDING
 
-# Realistic SMTX OS job errors: error_code -> (job code, message)
-KNOWN_ERRORS = {
-    "VM_DUPLICATED_NAME": ("CREATE_VM_FAILED", "VM name {name} already exists in the cluster"),
-    "EAllocSpace": ("CREATE_VM_FAILED", "Failed to allocate space: not enough storage in the cluster"),
-    "JOB_VM_SHUTDOWN_TIMEOUT": ("SHUTDOWN_VM_FAILED", "Shut down VM {name} timed out, the guest OS did not respond"),
-    "HostAvailableMemoryFilter": ("START_VM_FAILED", "No host has enough available memory for VM {name}"),
-    "VM_CLOUD_INIT_CONFIG_ERROR": ("CREATE_VM_FORM_TEMPLATE_FAILED", "cloud-init config of VM {name} is invalid"),
-    "PLACEMENT_GROUP_DUPLICATE_NAME": ("CREATE_PLACEMENT_GROUP_FAILED", "placement group name {name} already exists"),
-    "GPU_ASSIGN_FAILED": ("START_VM_FAILED", "failed to assign GPU devices to VM {name}"),
-}
-DEFAULT_ERROR = "EAllocSpace"
-
-
 def typename_token(model: str) -> str:
     """`Vm` -> `VM`, `VmVolume` -> `VM_VOLUME` (the locked-resource type of ErrorBody.props)."""
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", model).upper()
-
-
-def wrap_error(code: str, text: str, job: str) -> str:
-    """An error message the way CloudTower relays a failed SMTX OS job."""
-    inner = json.dumps({"data": {}, "ec": code, "error": {"msg": f"[{code}] {text}"}}, separators=(",", ":"))
-    return f"job failed, code: {job}, message: {inner}"
-
-
-@dataclass
-class FailureRule:
-    id: str
-    operation: str | None = None        # op name ("create-vm") or mutation name ("createVm")
-    name_regex: str | None = None       # matched against the resource's name
-    probability: float | None = None    # with the engine's seeded rng
-    error_code: str = DEFAULT_ERROR
-    error_message: str | None = None
-    at_step: int | None = None          # 0-based step at which the task fails (default: last)
-    times: int | None = None            # how many tasks it may fail (None = unlimited)
-    hits: int = 0
-
-    def public(self) -> dict:
-        return {k: getattr(self, k) for k in ("id", "operation", "name_regex", "probability", "error_code",
-                                              "error_message", "at_step", "times", "hits")}
 
 
 @dataclass
@@ -98,202 +60,9 @@ class _Meta:
     done_steps: int = 0
 
 
-class TaskEngine:
-    def __init__(self, store, clock, durations: dict | None = None, instant: bool | None = None,
-                 seed: int = 0):
-        self.store = store
-        self.clock = clock
-        self.durations = dict(DEFAULT_DURATIONS)
-        if durations:
-            self.durations.update(durations)
-        self.instant = bool(getattr(clock, "instant", False)) if instant is None else instant
-        self._seed = seed
-        self._rules: dict[str, FailureRule] = {}
-        self._rule_ids = itertools.count(1)
-        self._rules_lock = threading.Lock()
-        self.reset()
-
-    # ------------------------------------------------------------------ state
-    # Finished tasks kept per world: past this many, the oldest finished task rows this engine
-    # created are dropped (as a real tower expires old tasks), so a long run's memory stays flat.
-    keep_finished = 10_000
-
-    def reset(self) -> None:
-        """Forget every running task (the store's Task table is restored by the world) and
-        every failure rule."""
-        with self.store.lock:
-            self._finished: deque[str] = deque()
-            self._heap: list[tuple[float, int, str, int]] = []
-            self._seq = itertools.count()
-            self._meta: dict[str, _Meta] = {}
-            self._locks: dict[tuple[str, str], str] = {}
-            self._rules.clear()
-            self.rng = random.Random(self._seed)
-
-    @property
-    def has_task_table(self) -> bool:
-        return "Task" in self.store.tables
-
-    def running(self) -> int:
-        return len(self._meta)
-
-    # ------------------------------------------------------------ failure rules
-    def add_failure_rule(self, operation: str | None = None, name_regex: str | None = None,
-                         probability: float | None = None, error_code: str | None = None,
-                         error_message: str | None = None, at_step: int | None = None,
-                         times: int | None = None, seed: int | None = None) -> str:
-        if name_regex is not None:
-            re.compile(name_regex)
-        if probability is not None and not 0 <= probability <= 1:
-            raise ValueError("probability must be within 0 .. 1")
-        with self._rules_lock:
-            rid = f"rule-{next(self._rule_ids)}"
-            self._rules[rid] = FailureRule(rid, operation, name_regex, probability,
-                                           error_code or DEFAULT_ERROR, error_message, at_step, times)
-            if seed is not None:
-                self.rng = random.Random(seed)
-            return rid
-
-    def remove_failure_rule(self, rule_id: str) -> bool:
-        with self._rules_lock:
-            return self._rules.pop(rule_id, None) is not None
-
-    def failure_rules(self) -> list[dict]:
-        with self._rules_lock:
-            return [r.public() for r in self._rules.values()]
-
-    def _match_failure(self, op_name: str | None, mutation: str | None, name: str | None,
-                       nsteps: int) -> tuple[int, str, str] | None:
-        with self._rules_lock:
-            for rule in self._rules.values():
-                if rule.times is not None and rule.hits >= rule.times:
-                    continue
-                if rule.operation is not None and rule.operation not in (op_name, mutation):
-                    continue
-                if rule.name_regex is not None and not (name and re.search(rule.name_regex, name)):
-                    continue
-                if rule.probability is not None and self.rng.random() >= rule.probability:
-                    continue
-                rule.hits += 1
-                step = nsteps - 1 if rule.at_step is None else max(0, min(rule.at_step, nsteps - 1))
-                job, text = KNOWN_ERRORS.get(rule.error_code, ("TASK_FAILED", "{code} occurred"))
-                text = rule.error_message or text.format(name=name or "", code=rule.error_code)
-                return step, rule.error_code, wrap_error(rule.error_code, text, job)
-        return None
-
-    # ------------------------------------------------------------------ locks
-    def locked_by(self, model: str, rid: str) -> str | None:
-        return self._locks.get((model, rid))
-
-    def check_unlocked(self, model: str, ids, contract=None) -> None:
-        """400 ResourceLocked when one of the rows has a running task (specs with ErrorCode)."""
-        locked = [rid for rid in ids if (model, rid) in self._locks]
-        if not locked:
-            return
-        contract = contract or self.store.contract
-        if not contract.find_schema("ErrorCode"):
-            return
-        token = typename_token(model)
-        raise ApiError(400, f"Resource [{token}-{locked[0]}] locked", code="ResourceLocked",
-                       props={"locked_resources": [{"id": rid, "type": token} for rid in locked]},
-                       message_zh=f"资源 [{token}-{locked[0]}] 已被锁定")
-
-    # ------------------------------------------------------------------ start
-    def start(self, *, model: str | None, resource_id: str | None, kind: str = "action",
-              mutation: str | None = None, description: str | None = None, op_name: str | None = None,
-              user_id: str | None = None, cluster_id: str | None = None, name: str | None = None,
-              before: dict | None = None, changes: dict | None = None,
-              on_success: Callable[[], None] | None = None, on_failure: Callable[[], None] | None = None,
-              steps: list[str] | None = None, lock: bool = True, duration: float | None = None,
-              async_status: bool = True, extra_locks: list[tuple[str, str]] | None = None) -> str:
-        """Create a task for one affected resource; returns the task id.
-
-        kind: create (the row is already inserted), update (already applied; `before` is the
-        previous row), delete (the row stays until the task ends), action (`changes` are
-        applied when it ends). Must be called under the store lock.
-        """
-        store = self.store
-        now = self.clock.now()
-        step_keys = steps or [f"{kind.upper()}_{typename_token(model or 'RESOURCE')}"]
-        if len(step_keys) < 2:
-            step_keys = ["PREPARE"] + step_keys
-        dur = duration if duration is not None else self.durations.get(kind, self.durations["action"])
-        if name is None and model and resource_id:
-            row = store.get(model, resource_id)
-            name = row.get("name") if row else None
-        fail = self._match_failure(op_name, mutation, name, len(step_keys))
-        if model and resource_id and before is None and kind in ("delete", "action", "update"):
-            before = store.get(model, resource_id)
-        has_async = bool(async_status and model and model in store.contract.resources
-                         and store.contract.resources[model].has_async_status)
-        task_id = store.mint()
-        meta = _Meta(task_id, model, resource_id, kind, now, dur, step_keys, before=before,
-                     changes=changes, on_success=on_success, on_failure=on_failure, fail=fail)
-        if model and resource_id and lock:
-            meta.locks.append((model, resource_id))
-        for lk in extra_locks or ():
-            meta.locks.append(lk)
-        for lk in meta.locks:
-            self._locks[lk] = task_id
-        if has_async and store.get(model, resource_id) is not None:
-            status = {"create": CREATING, "delete": DELETING}.get(kind, UPDATING)
-            store.update(model, resource_id, {"entityAsyncStatus": status})
-        if self.has_task_table:
-            row = {
-                "id": task_id, "description": description or f"{mutation or kind} {model or ''}".strip(),
-                "status": PENDING, "progress": 0.0, "args": {}, "snapshot": "",
-                "steps": [{"key": k, "current": 0.0, "total": 1.0, "per_second": None,
-                           "finished": False, "unit": "PERCENT"} for k in step_keys],
-                "internal": False, "local_created_at": iso(now), "started_at": None, "finished_at": None,
-                "error_code": None, "error_message": None, "key": f"{op_name or mutation or kind}:{resource_id or task_id}",
-                "resource_id": resource_id, "resource_type": model, "resource_mutation": mutation or "",
-                "resource_rollback_error": None, "resource_rollback_retry_count": None,
-                "resource_rollbacked": None, "type": None,
-                "cluster": cluster_id if cluster_id and store.get("Cluster", cluster_id) else None,
-                "user": user_id if user_id and store.get("User", user_id) else None,
-            }
-            store.insert("Task", row)
-        self._meta[task_id] = meta
-        if self.instant:
-            self._finish(meta, now)
-            return task_id
-        # milestones: 0 = start executing, 1..n = step i-1 done (the last one ends the task)
-        n = len(step_keys)
-        t_exec = now + dur * PENDING_FRACTION
-        self._push(t_exec, task_id, 0)
-        for i in range(1, n + 1):
-            self._push(t_exec + (dur - dur * PENDING_FRACTION) * i / n, task_id, i)
-        return task_id
-
-    def _push(self, t: float, task_id: str, milestone: int) -> None:
-        heapq.heappush(self._heap, (t, next(self._seq), task_id, milestone))
-
-    # ------------------------------------------------------------------ settle
-    def settle(self, now: float | None = None) -> int:
-        """Apply every milestone whose time has come. Returns how many were applied."""
-        heap = self._heap
-        if not heap:
-            return 0
-        now = self.clock.now() if now is None else now
-        if heap[0][0] > now:
-            return 0
-        applied = 0
-        with self.store.lock:
-            while heap and heap[0][0] <= now:
-                t, _, task_id, milestone = heapq.heappop(heap)
-                meta = self._meta.get(task_id)
-                if meta is None:
-                    continue
-                applied += 1
-                self._milestone(meta, milestone, t)
-        return applied
-
-    def settle_all(self) -> None:
-        """Finish every running task now (whatever the clock says)."""
-        with self.store.lock:
-            for meta in list(self._meta.values()):
-                self._finish(meta, self.clock.now())
-            self._heap.clear()
+class _Outcomes:
+    """How a task's milestones show in the store: its Task row's steps and status, and its
+    resource's change made final (success) or rolled back (failure)."""
 
     def _milestone(self, meta: _Meta, milestone: int, t: float) -> None:
         n = len(meta.step_keys)
@@ -383,3 +152,183 @@ class TaskEngine:
                 store.put(model, restored)
         if meta.on_failure is not None:
             meta.on_failure()
+
+
+class TaskEngine(_Outcomes):
+    """Starts tasks, keeps their resources locked while they run, and settles the milestones
+    that are due on the mock's clock (see the module doc)."""
+
+    def __init__(self, store, clock, durations: dict | None = None, instant: bool | None = None,
+                 seed: int = 0):
+        self.store = store
+        self.clock = clock
+        self.durations = dict(DEFAULT_DURATIONS)
+        if durations:
+            self.durations.update(durations)
+        self.instant = bool(getattr(clock, "instant", False)) if instant is None else instant
+        self.rules = FailureRules(seed)
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    # Finished tasks kept per world: past this many, the oldest finished task rows this engine
+    # created are dropped (as a real tower expires old tasks), so a long run's memory stays flat.
+    keep_finished = 10_000
+
+    def reset(self) -> None:
+        """Forget every running task (the store's Task table is restored by the world) and
+        every failure rule."""
+        with self.store.lock:
+            self._finished: deque[str] = deque()
+            self._heap: list[tuple[float, int, str, int]] = []
+            self._seq = itertools.count()
+            self._meta: dict[str, _Meta] = {}
+            self._locks: dict[tuple[str, str], str] = {}
+            self.rules.clear()
+
+    @property
+    def has_task_table(self) -> bool:
+        return "Task" in self.store.tables
+
+    def running(self) -> int:
+        return len(self._meta)
+
+    # ------------------------------------------------------------ failure rules
+    def add_failure_rule(self, *args, **kw) -> str:
+        return self.rules.add(*args, **kw)
+
+    def remove_failure_rule(self, rule_id: str) -> bool:
+        return self.rules.remove(rule_id)
+
+    def failure_rules(self) -> list[dict]:
+        return self.rules.public()
+
+    # the state file reads and restores the rules through these
+    @property
+    def _rules(self) -> dict[str, FailureRule]:
+        return self.rules.by_id
+
+    @property
+    def _rule_ids(self):
+        return self.rules.ids
+
+    @_rule_ids.setter
+    def _rule_ids(self, counter) -> None:
+        self.rules.ids = counter
+
+    @property
+    def rng(self):
+        return self.rules.rng
+
+    # ------------------------------------------------------------------ locks
+    def locked_by(self, model: str, rid: str) -> str | None:
+        return self._locks.get((model, rid))
+
+    def check_unlocked(self, model: str, ids, contract=None) -> None:
+        """400 ResourceLocked when one of the rows has a running task (specs with ErrorCode)."""
+        locked = [rid for rid in ids if (model, rid) in self._locks]
+        if not locked:
+            return
+        contract = contract or self.store.contract
+        if not contract.find_schema("ErrorCode"):
+            return
+        token = typename_token(model)
+        raise ApiError(400, f"Resource [{token}-{locked[0]}] locked", code="ResourceLocked",
+                       props={"locked_resources": [{"id": rid, "type": token} for rid in locked]},
+                       message_zh=f"资源 [{token}-{locked[0]}] 已被锁定")
+
+    # ------------------------------------------------------------------ start
+    def start(self, *, model: str | None, resource_id: str | None, kind: str = "action",
+              mutation: str | None = None, description: str | None = None, op_name: str | None = None,
+              user_id: str | None = None, cluster_id: str | None = None, name: str | None = None,
+              before: dict | None = None, changes: dict | None = None,
+              on_success: Callable[[], None] | None = None, on_failure: Callable[[], None] | None = None,
+              steps: list[str] | None = None, lock: bool = True, duration: float | None = None,
+              async_status: bool = True, extra_locks: list[tuple[str, str]] | None = None) -> str:
+        """Create a task for one affected resource; returns the task id.
+
+        kind: create (the row is already inserted), update (already applied; `before` is the
+        previous row), delete (the row stays until the task ends), action (`changes` are
+        applied when it ends). Must be called under the store lock.
+        """
+        store = self.store
+        now = self.clock.now()
+        step_keys = steps or [f"{kind.upper()}_{typename_token(model or 'RESOURCE')}"]
+        if len(step_keys) < 2:
+            step_keys = ["PREPARE"] + step_keys
+        dur = duration if duration is not None else self.durations.get(kind, self.durations["action"])
+        if name is None and model and resource_id:
+            row = store.get(model, resource_id)
+            name = row.get("name") if row else None
+        fail = self.rules.match(op_name, mutation, name, len(step_keys))
+        if model and resource_id and before is None and kind in ("delete", "action", "update"):
+            before = store.get(model, resource_id)
+        has_async = bool(async_status and model and model in store.contract.resources
+                         and store.contract.resources[model].has_async_status)
+        task_id = store.mint()
+        meta = _Meta(task_id, model, resource_id, kind, now, dur, step_keys, before=before,
+                     changes=changes, on_success=on_success, on_failure=on_failure, fail=fail)
+        if model and resource_id and lock:
+            meta.locks.append((model, resource_id))
+        for lk in extra_locks or ():
+            meta.locks.append(lk)
+        for lk in meta.locks:
+            self._locks[lk] = task_id
+        if has_async and store.get(model, resource_id) is not None:
+            status = {"create": CREATING, "delete": DELETING}.get(kind, UPDATING)
+            store.update(model, resource_id, {"entityAsyncStatus": status})
+        if self.has_task_table:
+            row = {
+                "id": task_id, "description": description or f"{mutation or kind} {model or ''}".strip(),
+                "status": PENDING, "progress": 0.0, "args": {}, "snapshot": "",
+                "steps": [{"key": k, "current": 0.0, "total": 1.0, "per_second": None,
+                           "finished": False, "unit": "PERCENT"} for k in step_keys],
+                "internal": False, "local_created_at": iso(now), "started_at": None, "finished_at": None,
+                "error_code": None, "error_message": None, "key": f"{op_name or mutation or kind}:{resource_id or task_id}",
+                "resource_id": resource_id, "resource_type": model, "resource_mutation": mutation or "",
+                "resource_rollback_error": None, "resource_rollback_retry_count": None,
+                "resource_rollbacked": None, "type": None,
+                "cluster": cluster_id if cluster_id and store.get("Cluster", cluster_id) else None,
+                "user": user_id if user_id and store.get("User", user_id) else None,
+            }
+            store.insert("Task", row)
+        self._meta[task_id] = meta
+        if self.instant:
+            self._finish(meta, now)
+            return task_id
+        # milestones: 0 = start executing, 1..n = step i-1 done (the last one ends the task)
+        n = len(step_keys)
+        t_exec = now + dur * PENDING_FRACTION
+        self._push(t_exec, task_id, 0)
+        for i in range(1, n + 1):
+            self._push(t_exec + (dur - dur * PENDING_FRACTION) * i / n, task_id, i)
+        return task_id
+
+    def _push(self, t: float, task_id: str, milestone: int) -> None:
+        heapq.heappush(self._heap, (t, next(self._seq), task_id, milestone))
+
+    # ------------------------------------------------------------------ settle
+    def settle(self, now: float | None = None) -> int:
+        """Apply every milestone whose time has come. Returns how many were applied."""
+        heap = self._heap
+        if not heap:
+            return 0
+        now = self.clock.now() if now is None else now
+        if heap[0][0] > now:
+            return 0
+        applied = 0
+        with self.store.lock:
+            while heap and heap[0][0] <= now:
+                t, _, task_id, milestone = heapq.heappop(heap)
+                meta = self._meta.get(task_id)
+                if meta is None:
+                    continue
+                applied += 1
+                self._milestone(meta, milestone, t)
+        return applied
+
+    def settle_all(self) -> None:
+        """Finish every running task now (whatever the clock says)."""
+        with self.store.lock:
+            for meta in list(self._meta.values()):
+                self._finish(meta, self.clock.now())
+            self._heap.clear()

@@ -17,6 +17,7 @@ rename shows everywhere at once (:mod:`.render`).
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import deque
@@ -33,6 +34,7 @@ __all__ = ["Store", "StoreSource", "Table", "IdMinter", "RelationPlan", "plan_re
            "plural_forms", "INDEXED_SCALARS", "CHANGE_LOG_SIZE", "members", "_b36"]
 
 CHANGE_LOG_SIZE = 10_000
+GC_FREEZE_MIN_ROWS = 50_000
 
 
 class _Writes:
@@ -64,6 +66,13 @@ class _Writes:
             table = self.tables[model]
             for row in rows:
                 table.put(row)
+            self.revision += 1
+            self.json_cache.clear()
+
+    def load(self, model: str, rows: dict[str, dict]) -> None:
+        """Fill an empty table in bulk (a world being built), taking `rows` ({id: row})."""
+        with self.lock:
+            self.tables[model].load(rows)
             self.revision += 1
             self.json_cache.clear()
 
@@ -221,11 +230,15 @@ class Store(_Writes, _Reads):
 
     # ------------------------------------------------------------- layering
     def freeze(self) -> None:
-        """Make the current rows the pristine base that `reset` returns to."""
+        """Make the current rows the pristine base that `reset` returns to. The base lives
+        as long as the world: it is moved out of the cyclic GC's sight (`gc.freeze`), so a
+        collection does not walk a million rows (nothing in it forms cycles)."""
         with self.lock:
             self.base = dict(self.tables)
             self._base_rows = {m: t.rows for m, t in self.base.items()}
             self.tables = {m: t.fork() for m, t in self.base.items()}
+            if sum(len(t.rows) for t in self.base.values()) >= GC_FREEZE_MIN_ROWS:
+                gc.freeze()
 
     @property
     def pristine(self) -> dict[str, dict[str, dict]]:

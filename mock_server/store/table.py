@@ -205,10 +205,38 @@ class Table:
         return old
 
 
+    def load(self, rows: dict[str, dict]) -> None:
+        """Fill an empty table in bulk, taking `rows` ({id: row}) as its row map."""
+        if self.rows or self._shared:
+            raise ValueError("load() fills an empty table only")
+        self.version += 1
+        self.rows = rows
+        self._order = sorted(rows)
+        self._sorted = True
+        scalar = set(self.scalar_index)
+        for f, idx in (*self.scalar_index.items(), *self.rel_index.items()):
+            for rid, row in rows.items():
+                v = row.get(f)
+                if v is None:
+                    continue
+                if isinstance(v, (list, dict)):
+                    if f in scalar or type(v) is dict:
+                        continue
+                    keys = v
+                else:
+                    keys = (v,)
+                for key in keys:
+                    cur = idx.get(key)
+                    if cur is None:
+                        idx[key] = rid
+                    elif type(cur) is str:
+                        if cur != rid:
+                            idx[key] = {cur, rid}
+                    else:
+                        cur.add(rid)
+
+
 def build_table(model: str, stored_relations: Iterable[str], rows: dict[str, dict]) -> Table:
     t = Table(model, stored_relations)
-    t.rows = dict(rows)
-    t._order = sorted(rows)
-    for row in rows.values():
-        t._index(row, True)
+    t.load(dict(rows))
     return t

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import gc
 import random
+import sys
+import time
 from typing import Any, Callable
 
 from faker import Faker
@@ -67,6 +69,18 @@ TASK_KINDS = (("Vm", "createVm", "Create virtual machine"), ("Vm", "updateVm", "
               ("VmSnapshot", "createVmSnapshot", "Create virtual machine snapshot"),
               ("Vm", "migrateVm", "Migrate virtual machine"), ("Vm", "cloneVm", "Clone virtual machine"),
               ("IscsiLun", "createIscsiLun", "Create iSCSI LUN"), ("Vlan", "createVlan", "Create VM network"))
+
+
+PROGRESS_MIN_VMS = 20_000      # worlds this big say on stderr how far the build got
+
+
+def _progress_printer(total: int):
+    t0 = time.perf_counter()
+
+    def say(step: int, label: str) -> None:
+        state = "done" if step == total else f"{step + 1}/{total}"
+        print(f"world: {state} {label} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+    return say
 
 
 def generate(contract: Contract, scenario: Scenario | str | None = None, seed: int | None = None) -> Store:
@@ -220,22 +234,25 @@ class WorldBuilder:
 
     # ------------------------------------------------------------------- build
     def build(self) -> Store:
-        self.build_infrastructure()
-        self.build_people_and_catalog()
-        self.build_storage()
-        self.build_vms()
-        self.build_history()
-        self.build_generic()
-        self.repair()
-        self.attach_devices()
-        self.alert_rules()
-        store = self.store
+        steps = (("infrastructure", self.build_infrastructure), ("people and catalog", self.build_people_and_catalog),
+                 ("storage", self.build_storage), (f"{self.sc.vms} VMs", self.build_vms),
+                 ("history", self.build_history), ("other resources", self.build_generic),
+                 ("relations", self.repair), ("devices", self.attach_devices), ("alert rules", self.alert_rules),
+                 ("indexes", self._load_store), ("counters", lambda: refresh_all(self.store)))
+        say = _progress_printer(len(steps)) if self.sc.vms >= PROGRESS_MIN_VMS else None
+        for i, (label, step) in enumerate(steps):
+            if say is not None:
+                say(i, label)
+            step()
+        if say is not None:
+            say(len(steps), f"{sum(len(t.rows) for t in self.store.tables.values())} rows")
+        return self.store
+
+    def _load_store(self) -> None:
         for model, rows in self.rows.items():
             if rows:
-                store.insert_many(model, rows.values())
+                self.store.load(model, rows)
         self.rows = {}
-        refresh_all(store)
-        return store
 
     def attach_devices(self) -> None:
         """Pass-through devices (USB, GPU) serve VMs of their own host: a bound USB device
