@@ -632,6 +632,11 @@ def test_go_readme_template_disks_and_float_numbers(env, served):
     got = vols.get_vm_volumes({"where": {"vm_disks_some": {"vm": {"id": vm.id}}}})
     assert sorted(v.size for v in got) == [GiB, GiB, 4 * GiB] and vol_id in {v.id for v in got}
     assert vols.get_vm_volumes({"where": {"id": vol_id}})[0].mounting is True
+    # a VM template serves its own cluster only
+    dev = cluster_named(client, "dev")
+    refused(VmApi(client).create_vm_from_template, [{"template_id": tpl["id"], "cluster_id": dev.id,
+                                                      "name": "elsewhere", "is_full_copy": False}],
+            fragment="another cluster")
 
 
 def test_package_and_ovf_uploads(env):

@@ -272,6 +272,12 @@ def clone_one(ctx: Ctx, item: dict, src: tuple[str, dict] | None, promised: dict
     store = ctx.store
     if item.get("cluster_id") and store.get("Cluster", item["cluster_id"]) is None:
         raise not_found_id(prefix + "cluster_id", "Cluster", item["cluster_id"])
+    if src and src[0] == "VmTemplate" and item.get("cluster_id") and src[1].get("cluster") \
+            and src[1]["cluster"] != item["cluster_id"]:
+        tpl = src[1]       # a VM template serves its own cluster (the content library serves several)
+        raise bad_request(f"{prefix}cluster_id: VM template {tpl.get('name')} ({tpl['id']}) belongs to another "
+                          f"cluster; use a content-library template to create VMs in other clusters",
+                          f"{prefix}cluster_id: 虚拟机模板 {tpl.get('name')} 属于其他集群, 跨集群请使用内容库模板")
     base = source_base(ctx, src)
     fields = vm_fields(ctx, {k: v for k, v in item.items() if k not in ("vm_disks", "vm_nics")}, base, prefix)
     base.update(fields)
