@@ -4,7 +4,6 @@ rule, reset, open a console and read the VM's name from the RFB framebuffer."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 import requests

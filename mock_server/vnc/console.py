@@ -96,18 +96,10 @@ class Console:
         self.dirty.add(row)
 
     def _header(self) -> None:
-        vm = self.vm
         for r in range(HEADER_ROWS):
             self.clear_row(r)
-        self.put(0, 0, f"CloudTower mock console: {vm.get('name', '')}"[:COLS], BLUE)
-        status = str(vm.get("status") or "UNKNOWN")
-        self.put(1, 0, status, STATUS_COLOUR.get(status, FG))
-        mem = vm.get("memory")
-        facts = [f"{vm.get('vcpu')} vCPU" if vm.get("vcpu") else "",
-                 f"{mem / 2 ** 30:.1f} GiB" if isinstance(mem, (int, float)) and mem else "",
-                 f"host {self.host_name}" if self.host_name else "", f"id {vm.get('id', '')}"]
-        self.put(1, len(status), ("  " + "  ".join(f for f in facts if f))[:COLS - len(status)], DIM)
-        self.put(2, 0, "-" * COLS, DIM)
+        for row, col, text, colour in header(self.vm, self.host_name):
+            self.put(row, col, text, colour)
 
     def update_vm(self, vm: dict) -> bool:
         """Redraw the header when the VM's state changed; True when it did."""
@@ -202,7 +194,6 @@ class Console:
 
     def _command(self, cmd: str) -> None:
         name = cmd.split(" ", 1)[0] if cmd else ""
-        out: list[str]
         if not name:
             return
         if name in ("exit", "logout"):
@@ -214,17 +205,7 @@ class Console:
                 self.clear_row(r)
             self.cur_row, self.cur_col = HEADER_ROWS, 0
             return
-        vm = self.vm
-        answers = {
-            "hostname": [self.hostname],
-            "whoami": [self.user],
-            "uname": [f"Linux {self.hostname} 5.14.0 x86_64 GNU/Linux" if "-a" in cmd else "Linux"],
-            "nproc": [str(vm.get("vcpu") or 1)],
-            "help": ["commands: hostname whoami uname nproc free clear exit"],
-            "free": [f"Mem: {int((vm.get('memory') or 0) / 2 ** 20)} MiB"],
-        }
-        out = answers.get(name, [f"-bash: {name}: command not found"])
-        for text in out:
+        for text in shell_reply(cmd, self.vm, self.hostname, self.user):
             self.write(text)
             self.newline()
 
@@ -270,6 +251,33 @@ class ChooserConsole(Console):
             self.prompt()
             return
         self.switch = answer
+
+
+def header(vm: dict, host_name: str) -> list[tuple[int, int, str, int]]:
+    """The header's texts: (row, column, text, colour)."""
+    status = str(vm.get("status") or "UNKNOWN")
+    mem = vm.get("memory")
+    facts = [f"{vm.get('vcpu')} vCPU" if vm.get("vcpu") else "",
+             f"{mem / 2 ** 30:.1f} GiB" if isinstance(mem, (int, float)) and mem else "",
+             f"host {host_name}" if host_name else "", f"id {vm.get('id', '')}" if vm.get("id") else ""]
+    return [(0, 0, f"CloudTower mock console: {vm.get('name', '')}"[:COLS], BLUE),
+            (1, 0, status, STATUS_COLOUR.get(status, FG)),
+            (1, len(status), ("  " + "  ".join(f for f in facts if f))[:COLS - len(status)], DIM),
+            (2, 0, "-" * COLS, DIM)]
+
+
+def shell_reply(cmd: str, vm: dict, hostname: str, user: str) -> list[str]:
+    """What the console's shell prints for a command line."""
+    name = cmd.split(" ", 1)[0]
+    answers = {
+        "hostname": [hostname],
+        "whoami": [user],
+        "uname": [f"Linux {hostname} 5.14.0 x86_64 GNU/Linux" if "-a" in cmd else "Linux"],
+        "nproc": [str(vm.get("vcpu") or 1)],
+        "help": ["commands: hostname whoami uname nproc free clear exit"],
+        "free": [f"Mem: {int((vm.get('memory') or 0) / 2 ** 20)} MiB"],
+    }
+    return answers.get(name, [f"-bash: {name}: command not found"])
 
 
 def _hostname(name: str) -> str:
