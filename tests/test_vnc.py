@@ -210,3 +210,23 @@ def test_powering_the_vm_off_closes_its_open_console(mock, api):
     finally:
         ws.close()
         api.post(mock.api_url + "/start-vm", json={"where": {"id": vm["id"]}})
+
+
+def test_consoles_follow_the_namespace(mock, api):
+    vm = running_vm(mock, api, 5)
+    ns = {"X-Mock-Namespace": "vnc-ns"}
+    api.post(mock.api_url + "/poweroff-vm", json={"where": {"id": vm["id"]}}, headers=ns)
+    # stopped in its namespace only: that namespace's console is refused, the default one opens
+    info_ns = api.post(mock.api_url + "/get-vm-vnc-info", json={"vm": {"id": vm["id"]}}, headers=ns).json()
+    with pytest.raises(RfbRefused):
+        RfbClient(WsSocket(info_ns["redirect"]))
+    q = "query vnc($input: VncInput!) { vnc(input: $input) { raw_token } }"
+    raw = api.post(mock.url + "/api", json={"query": q, "variables": {"input": {"vm": {"id": vm["id"]}}}},
+                   headers=ns).json()["data"]["vnc"]["raw_token"]
+    with pytest.raises(RfbRefused):
+        RfbClient(WsSocket(f"ws://{urlsplit(mock.url).netloc}/websockify/?token={raw}"))
+    ws = WsSocket(vnc_info(mock, api, vm["id"]).json()["redirect"])
+    try:
+        assert RfbClient(ws).name == vm["name"]
+    finally:
+        ws.close()
