@@ -578,6 +578,12 @@ def test_elf_and_content_library_uploads(env):
     img = elf.get_elf_images({"where": {"name": "tiny.iso"}})[0]
     assert (img.size, img.cluster.id, img.description) == (1500, prod.id, "d")
     refused(elf.create_elf_image, file=b"x", size="1", cluster_id="nope", name="n", fragment="nope")
+    # an upload given up: cancelled, later chunks refused, no image
+    gone = elf.create_elf_image(file=b"c" * 10, size="100", cluster_id=prod.id, name="cancelled.iso")[0]
+    assert UploadTaskApi(client).cancel_upload_task({"where": {"id": gone.id}}) == [gone.id]
+    assert UploadTaskApi(client).get_upload_tasks({"where": {"id": gone.id}})[0].status == "FAILED"
+    refused(elf.create_elf_image, file=b"c", upload_task_id=gone.id, fragment="FAILED")
+    assert elf.get_elf_images({"where": {"name": "cancelled.iso"}}) == []
     refused(SvtImageApi(client).upload_svt_image, file=b"x", upload_task_id=first.id, fragment="ELF_IMAGE")
     lib = ContentLibraryImageApi(client)
     done = lib.create_content_library_image(file=b"z" * 64, size="64", clusters=json.dumps([prod.id, dev.id]),

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import bad_request
 from . import Ctx, operation
-from .mutations import fill_required, not_found_id, now_iso, require_row
+from .mutations import fill_required, not_found_id, now_iso, require_row, where_rows
 from .storage import has, to_bytes
 
 CHUNK = 8 * 1024 * 1024
@@ -173,3 +173,18 @@ def make_image(ctx: Ctx, model: str | None, args: dict, size: int) -> None:
         uuids.append(img.get("local_id") or img["id"])
     if has(ctx, model, "elf_image_uuids"):
         store.update(model, lib["id"], {"elf_image_uuids": uuids})
+
+
+@operation("cancel-upload-task")
+def cancel(ctx: Ctx, body: Any):
+    """Uploads still UPLOADING that the `where` matches stop (FAILED, their bytes dropped);
+    answers the ids of the cancelled tasks."""
+    rows = where_rows(ctx, "UploadTask", (body or {}).get("where"))
+    now = now_iso(ctx)
+    done = []
+    for row in rows:
+        if row.get("status") in ("UPLOADING", "INITIALIZING", "PAUSED"):
+            ctx.store.update("UploadTask", row["id"], {"status": "FAILED", "finished_at": now, "updatedAt": now})
+            _received(ctx).pop(row["id"], None)
+            done.append(row["id"])
+    return done
