@@ -13,6 +13,8 @@ from .contract.validate import Validator
 from .errors import ApiError
 from .store import Store
 
+DERIVED_REVISION_ATTR = "_derived_revision"      # world.derived: revision its fields are fresh at
+
 
 @dataclass
 class MockConfig:
@@ -45,6 +47,8 @@ class World:
         self.store = store
         if store.base is None:
             store.freeze()
+        # derived counters (world.derived) up to date in the base: reset and forks keep them so
+        self._base_fresh = getattr(store, DERIVED_REVISION_ATTR, None) == store.revision
         self.tasks = None
         self.extras: dict[str, Any] = {}     # per-world state of behaviour modules
         if clock is not None:
@@ -66,12 +70,17 @@ class World:
     def reset(self) -> None:
         with self.store.lock:
             self.store.reset()
+            if self._base_fresh:
+                setattr(self.store, DERIVED_REVISION_ATTR, self.store.revision)
             self.extras.clear()
             if self.tasks is not None:
                 self.tasks.reset()
 
     def clone(self) -> "World":
-        w = World(self.store.fork())
+        store = self.store.fork()
+        if self._base_fresh:
+            setattr(store, DERIVED_REVISION_ATTR, store.revision)
+        w = World(store)
         if self.tasks is not None:
             w.attach_tasks(self.tasks.clock)
         return w

@@ -154,3 +154,21 @@ def test_store_fast_paths_answer_as_the_plain_source(seeded, spec_contract, body
     check()
     s.reset()
     check()
+
+
+def test_reset_and_namespaces_keep_the_derived_counters_fresh(spec_contract):
+    """A reset world and a namespace start from the base, whose derived counters are up to
+    date: they are not recounted on the first request (state.py names world.derived's mark)."""
+    from mock_server.clock import Clock
+    from mock_server.state import DERIVED_REVISION_ATTR, World
+    from mock_server.world import derived
+    assert DERIVED_REVISION_ATTR == derived._REFRESH_ATTR
+    w = World(generate(spec_contract, load_scenario("default")), Clock(speed=0))
+    assert getattr(w.store, DERIVED_REVISION_ATTR) == w.store.revision
+    vm = w.store.first("Vm")
+    w.store.update("Vm", vm["id"], {"name": "changed"})
+    w.reset()
+    assert derived.refresh(w.store) == 0
+    ns = w.clone()
+    assert getattr(ns.store, DERIVED_REVISION_ATTR) == ns.store.revision
+    assert dump(ns.store) == dump(w.store)

@@ -18,6 +18,7 @@ rename shows everywhere at once (:mod:`.render`).
 from __future__ import annotations
 
 import gc
+import queue
 import threading
 import time
 from collections import deque
@@ -35,6 +36,33 @@ __all__ = ["Store", "StoreSource", "Table", "IdMinter", "RelationPlan", "plan_re
 
 CHANGE_LOG_SIZE = 10_000
 GC_FREEZE_MIN_ROWS = 50_000
+
+
+class _Reaper:
+    """Frees what a reset dropped (a written table's copies can be a million objects) on a
+    thread of its own, so that the reset itself returns at once."""
+
+    def __init__(self):
+        self._q: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def put(self, garbage: list) -> None:
+        self._q.put(garbage)
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="store-reaper", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            garbage = self._q.get()
+            garbage.clear()
+            del garbage
+
+
+_reaper = _Reaper()
 
 
 class _Writes:
@@ -267,13 +295,18 @@ class Store(_Writes, _Reads):
             if self.base is None:
                 self.freeze()
             base = self.base
+            dropped: list = []
             for m, t in self.tables.items():
                 b = base[m]  # type: ignore[index]
                 if not (t.is_forked_clean and t.rows is b.rows):
+                    dropped.append(t)
                     self.tables[m] = b.fork()
             self.revision += 1
-            self.changes.clear()            # a restored world: older revisions are compacted
+            dropped.append(self.changes)
+            self.changes = deque(maxlen=CHANGE_LOG_SIZE)   # older revisions are compacted
+            dropped.append(self.json_cache.data)
             self.json_cache.clear()
+            _reaper.put(dropped)
 
     def fork(self) -> "Store":
         """A store over the same base (a new namespace): nothing is copied until written."""
