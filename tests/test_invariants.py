@@ -45,6 +45,11 @@ def test_counters_are_derived(default_store):
         assert h["running_vm_num"] == sum(v["status"] == "RUNNING" for v in vms)
         assert h["stopped_vm_num"] == sum(v["status"] == "STOPPED" for v in vms)
         assert h["total_cpu_hz"] == h["total_cpu_cores"] * h["cpu_hz_per_core"] > 0
+        assert h["running_pause_vm_memory_bytes"] == sum(v["memory"] for v in vms
+                                                         if v["status"] in ("RUNNING", "SUSPENDED"))
+        assert h["used_memory_bytes"] <= h["total_memory_bytes"]
+        disks = s.find_by("Disk", "host", h["id"])
+        assert h["total_data_capacity"] == sum(d["size"] for d in disks if d["usage"] in ("DATA", "DATA_AND_META")) > 0
     for c in s.all("Cluster"):
         hosts = s.find_by("Host", "cluster", c["id"])
         assert c["host_num"] == len(hosts)

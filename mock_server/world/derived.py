@@ -89,7 +89,7 @@ class Deriver:
     def _vm_figures(self, vms: Iterable[dict], out: dict) -> None:
         n = {k: 0 for k in VM_STATUS_COUNTERS}
         status_of = {v: k for k, v in VM_STATUS_COUNTERS.items()}
-        cores = mem = active_cores = active_mem = total = 0
+        cores = mem = active_cores = active_mem = paused_mem = total = 0
         for vm in vms:
             total += 1
             k = status_of.get(vm.get("status"))
@@ -101,12 +101,15 @@ class Deriver:
             if vm.get("status") == "RUNNING":
                 active_cores += vcpu
                 active_mem += m
+            elif vm.get("status") == "SUSPENDED":
+                paused_mem += m
         out.update(n)
         out["vm_num"] = total
         out["provisioned_cpu_cores"] = cores
         out["provisioned_memory_bytes"] = mem
         out["provisioned_cpu_cores_for_active_vm"] = active_cores
         out["_active_memory"] = active_mem
+        out["_paused_memory"] = paused_mem
 
     def _host(self, store, row: dict, out: dict) -> None:
         vms = self._vms_of(store, "Host", row["id"])
@@ -114,12 +117,16 @@ class Deriver:
         out["running_pause_vm_memory_bytes"] = sum((v.get("memory") or 0) for v in vms
                                                    if v.get("status") in ("RUNNING", "SUSPENDED"))
         active_mem = out.pop("_active_memory")
+        paused_mem = out.pop("_paused_memory")
         out.pop("provisioned_cpu_cores_for_active_vm", None)
+        # memory held by VMs that run or are paused (the SDK README's dashboard adds it up)
+        out["running_pause_vm_memory_bytes"] = active_mem + paused_mem
         cores = row.get("total_cpu_cores") or 0
         out["total_cpu_hz"] = cores * (row.get("cpu_hz_per_core") or 0)
         total_mem = row.get("total_memory_bytes") or 0
-        out["used_memory_bytes"] = min(total_mem, (row.get("os_memory_bytes") or 0) + active_mem) if total_mem \
-            else active_mem
+        os_mem = row.get("os_memory_bytes") or 0
+        out["used_memory_bytes"] = min(total_mem, os_mem + active_mem) if total_mem else active_mem
+        out["allocatable_memory_bytes"] = max(0, total_mem - os_mem - active_mem - paused_mem)
         if "Disk" in store.tables:
             counts = {f: 0 for f in set(DISK_KIND.values())}
             data = cache = hdd = ssd = 0
@@ -158,6 +165,7 @@ class Deriver:
         self._sum_hosts(store, hosts, out)
         self._vm_figures(self._vms_of(store, "Cluster", row["id"]), out)
         out.pop("_active_memory")
+        out.pop("_paused_memory")
         total_cores = out.get("total_cpu_cores") or 0
         if total_cores:
             out["provisioned_ratio"] = round(out["provisioned_cpu_cores"] / total_cores, 4)
@@ -177,6 +185,7 @@ class Deriver:
         vms = [vm for h in hosts for vm in self._vms_of(store, "Host", h["id"])]
         self._vm_figures(vms, out)
         out.pop("_active_memory")
+        out.pop("_paused_memory")
         out["valid_data_space"] = out.get("total_data_capacity") or 0
 
     def _datacenter(self, store, row: dict, out: dict) -> None:
