@@ -118,5 +118,22 @@ def compile_test(binder, model: str, plan: tuple) -> tuple[Callable[[Any], bool]
            f"def _scan(rows):\n    return [r for r in rows if {expr}]\n"
            f"def _count(rows):\n    n = 0\n    for r in rows:\n        if {expr}:\n            n += 1\n    return n\n")
     env = dict(gen.env)
-    exec(compile(src, f"<where {model}>", "exec"), env)    # noqa: S102 (generated from a validated plan)
+    exec(_code(model, src), env)    # noqa: S102 (generated from a validated plan)
     return env["_test"], env["_scan"], env["_count"]
+
+
+# The generated text names every value (`_c1`, ...) and holds none, so it depends on the
+# shape of the where only: compiled once per shape, the values bound per query in `env`.
+_CODE: dict[tuple[str, str], Any] = {}
+_CODE_MAX = 2048
+
+
+def _code(model: str, src: str):
+    key = (model, src)
+    code = _CODE.get(key)
+    if code is None:
+        code = compile(src, f"<where {model}>", "exec")
+        if len(_CODE) >= _CODE_MAX:
+            _CODE.clear()
+        _CODE[key] = code
+    return code
