@@ -32,6 +32,8 @@ class _Gen:
         self.dict_rows = dict_rows
         self.env: dict[str, Any] = {}
         self.n = 0
+        self.columns: list[str] | None = None     # columnar mode: the fields read, in order
+        self.columnar = True                      # every read is a plain r.get
 
     def const(self, obj: Any) -> str:
         self.n += 1
@@ -45,13 +47,22 @@ class _Gen:
 
     def value(self, model: str, name: str) -> str:
         if self.dict_rows:
-            return f"r.get({name!r})"
+            return self._read(name)
+        self.columnar = False
         return f"{self.const(self.b.getter(model, name))}(r)"
 
     def related(self, model: str, name: str, stored_one: bool) -> str:
         if self.dict_rows and stored_one:
-            return f"r.get({name!r})"
+            return self._read(name)
+        self.columnar = False
         return f"{self.const(self.b.rel_getter(model, name))}(r)"
+
+    def _read(self, name: str) -> str:
+        if self.columns is None:
+            return f"r.get({name!r})"
+        if name not in self.columns:
+            self.columns.append(name)
+        return f"_v{self.columns.index(name)}"
 
     # ------------------------------------------------------------------ nodes
     def t(self, model: str, node: tuple) -> str:
@@ -109,17 +120,37 @@ class _Gen:
         return bool(plans and plans(model, r.name))
 
 
-def compile_test(binder, model: str, plan: tuple) -> tuple[Callable[[Any], bool], Callable, Callable]:
-    """(test, scan, count): ``test(row)`` is True when the where is TRUE for the row;
-    ``scan(rows)`` lists the rows of an iterable for which it is, ``count(rows)`` counts them."""
+def compile_test(binder, model: str, plan: tuple) -> tuple:
+    """(test, scan, count, columnar): ``test(row)`` is True when the where is TRUE for the row;
+    ``scan(rows)`` lists the rows of an iterable for which it is, ``count(rows)`` counts them.
+    ``columnar`` is None or (fields, cscan, ccount), the same over columns of the fields'
+    values: ``cscan(ids, *columns)`` lists the ids whose values pass, ``ccount(*columns)``
+    counts them."""
     gen = _Gen(binder, bool(getattr(binder.source, "dict_rows", False)))
     expr = gen.t(model, plan)
     src = (f"def _test(r):\n    return {expr}\n"
            f"def _scan(rows):\n    return [r for r in rows if {expr}]\n"
            f"def _count(rows):\n    n = 0\n    for r in rows:\n        if {expr}:\n            n += 1\n    return n\n")
+    fields = None
+    if gen.columnar:
+        gen.columns = []
+        cexpr = gen.t(model, plan)
+        fields = gen.columns
+        if fields:
+            vs = ", ".join(f"_v{k}" for k in range(len(fields)))
+            cs = ", ".join(f"_c_{k}" for k in range(len(fields)))
+            one = len(fields) == 1
+            it_ids = f"zip(ids, {cs})"
+            it = "_c_0" if one else f"zip({cs})"
+            src += (f"def _cscan(ids, {cs}):\n    return [i for i, {vs} in {it_ids} if {cexpr}]\n"
+                    f"def _ccount({cs}):\n    n = 0\n    for {vs} in {it}:\n"
+                    f"        if {cexpr}:\n            n += 1\n    return n\n")
+        else:
+            fields = None
     env = dict(gen.env)
     exec(_code(model, src), env)    # noqa: S102 (generated from a validated plan)
-    return env["_test"], env["_scan"], env["_count"]
+    columnar = (tuple(fields), env["_cscan"], env["_ccount"]) if fields else None
+    return env["_test"], env["_scan"], env["_count"], columnar
 
 
 # The generated text names every value (`_c1`, ...) and holds none, so it depends on the

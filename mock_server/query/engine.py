@@ -539,7 +539,7 @@ class _Binder:
             else:
                 result = {i for i in cand if get(i) is not None}
         else:
-            test, scan, _ = self.compiled(model, plan)
+            test, scan = self.compiled(model, plan)[:2]
             view = src.rows_view(model) if cand is None and hasattr(src, "rows_view") else None
             if view is not None:
                 result = {r["id"] for r in scan(view.values())} if src.dict_rows else \
@@ -905,9 +905,9 @@ def _execute(schema: QuerySchema, source, q: Query, counting: bool):
     plan = q.where
     if plan == FALSE:
         return 0 if counting else []
-    test = scan = count_rows = None
+    test = fast = None
     if not (plan is NOCOND or plan == TRUE):
-        test, scan, count_rows = b.compiled(mname, plan)
+        test, *fast = b.compiled(mname, plan)
     cand = b.candidates(mname, plan)
     get = b.row_get(mname)
 
@@ -922,7 +922,7 @@ def _execute(schema: QuerySchema, source, q: Query, counting: bool):
 
     if q.order_field is None or (counting and not crows):
         # a count does not depend on the order (cursors aside): count in id order
-        return _execute_id_order(source, q, mname, test, (scan, count_rows), cand, crows, counting, get)
+        return _execute_id_order(b, source, q, mname, test, fast, cand, crows, counting, get)
     if not crows and (cand is None or len(cand) > _SORTED_CACHE_MIN):
         order = _sorted_order(b, source, mname, q.order_field, q.desc)
         if order is not None:
@@ -1044,7 +1044,7 @@ def _page_sorted(order: list, q: Query, test, cand, get) -> list:
     return rows[start:end]
 
 
-def _execute_id_order(source, q: Query, mname: str, test, fast, cand, crows, counting: bool, get):
+def _execute_id_order(b: _Binder, source, q: Query, mname: str, test, fast, cand, crows, counting: bool, get):
     """Order is id (ASC, or DESC for `id_DESC`): iterate ids directly, stop early."""
     desc = q.desc
     lo = hi = None                 # exclusive id bounds in ascending terms
@@ -1057,11 +1057,15 @@ def _execute_id_order(source, q: Query, mname: str, test, fast, cand, crows, cou
     limit = None if n is None else q.skip + n
     if limit == 0:
         return 0 if counting else []
+    if not crows and test is not None and (limit is None or counting):
+        got = _columnar(b, source, mname, fast[2], cand, counting, q)
+        if got is not None:
+            return got
     if cand is None and not crows and test is not None and (limit is None or counting):
         # the whole table through the generated scan (any order), then id order
         view = source.rows_view(mname) if hasattr(source, "rows_view") else None
         if view is not None and getattr(source, "dict_rows", False):
-            scan, count_rows = fast
+            scan, count_rows = fast[:2]
             if counting:
                 start, end = _page_bounds(count_rows(view.values()), q)
                 return end - start
@@ -1115,3 +1119,40 @@ def _execute_id_order(source, q: Query, mname: str, test, fast, cand, crows, cou
 
 def _row_id(row):
     return row["id"]
+
+
+_COLUMNAR_MIN_SHARE = 3        # columns beat index candidates holding over 1/3 of the table
+
+
+def _columnar(b: _Binder, source, mname: str, columnar, cand, counting: bool, q: Query):
+    """The answer of a whole-table where (no cursor, no first/last unless counting) over
+    cached columns of the fields it reads, or None when columns do not apply."""
+    if columnar is None or not getattr(source, "dict_rows", False):
+        return None
+    sc = getattr(source, "sort_cache", None)
+    got = sc(mname) if sc is not None else None
+    if got is None:
+        return None
+    cache, version = got
+    ids = source.ids(mname)
+    if not isinstance(ids, list):
+        return None
+    if cand is not None and len(cand) * _COLUMNAR_MIN_SHARE <= len(ids):
+        return None
+    fields, cscan, ccount = columnar
+    get = b.row_get(mname)
+    cols = []
+    for f in fields:
+        hit = cache.get(("col", f))
+        if hit is None or hit[0] != version or hit[1] is not ids:
+            hit = (version, ids, [r.get(f) if (r := get(i)) is not None else None for i in ids])
+            cache[("col", f)] = hit
+        cols.append(hit[2])
+    if counting:
+        start, end = _page_bounds(ccount(*cols), q)
+        return end - start
+    hits = cscan(ids, *cols)
+    if q.desc:
+        hits.reverse()
+    start, end = _page_bounds(len(hits), q)
+    return [r for r in map(get, hits[start:end]) if r is not None]
