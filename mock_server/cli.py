@@ -257,7 +257,8 @@ def serve(args) -> int:
     if saved is not None:
         store = state.world().store
 
-    from .server import Server, ServerError
+    from .server import Server, ServerError, limit_malloc_arenas
+    limit_malloc_arenas()              # before the worker threads: keeps a long run's memory flat
     try:
         server = Server(app, config.host, config.port, config.threads, grace=args.stop_grace,
                         ssl_adapter=tls.adapter() if tls else None)
