@@ -55,7 +55,7 @@ class DroppedConnection(ConnectionAbortedError):
 DEFAULT_MAX_BYTES = 64 * 1024 ** 2      # what the journal may hold (serve --journal-max)
 DEFAULT_MAX_ENTRIES = 100_000
 BODY_CUT = 64 * 1024                    # request and response bodies are kept up to this size
-ENTRY_OVERHEAD = 600                    # bytes an entry costs beside its bodies (dict, strings)
+ENTRY_OVERHEAD = 700                    # bytes an entry costs beside its bodies (dict, strings; measured)
 
 
 class Journal:
