@@ -17,7 +17,7 @@ from mock_server.limits import parse_size, too_deep
 
 LIST_OPS = ["get-vms", "get-clusters", "get-hosts", "get-labels", "get-tasks", "get-vm-snapshots"]
 ANY_OPS = LIST_OPS + ["create-label", "update-label", "delete-label", "create-vm", "vm-start", "get-vms-connection"]
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ requests and requests in flight; the state file holds the last acknowledged writ
 during a write burst never leaves a corrupt state file.
 
 The real process is started a few times (STOP_LOOPS, default 3) and the in-process runner
-many more (STOP_LOOPS_INPROCESS, default 15): each loop is a fresh chance for the old hang.
+many more (STOP_LOOPS_INPROCESS, default 10): each loop is a fresh chance for the old hang.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import requests
 
 STOP_BUDGET = 2.0
 LOOPS = int(os.environ.get("STOP_LOOPS", "3"))
-LOOPS_INPROCESS = int(os.environ.get("STOP_LOOPS_INPROCESS", "15"))
+LOOPS_INPROCESS = int(os.environ.get("STOP_LOOPS_INPROCESS", "10"))
 
 
 # ------------------------------------------------------------------ load shapes
