@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--state-file", default=None, help="keep the world across restarts in this file")
     serve.add_argument("--lenient", action="store_true",
                        help="accept unknown keys in closed schemas (strict by default)")
-    serve.add_argument("--stop-grace", type=_number(float, 0.0, 600.0), default=1.0, metavar="SECONDS",
+    serve.add_argument("--stop-grace", type=_number(float, 0.0, 600.0), default=0.5, metavar="SECONDS",
                        help="on SIGTERM/SIGINT, how long requests in flight may finish before they are cut")
     serve.add_argument("--tls", action="store_true",
                        help="serve HTTPS with a certificate made at start (its CA file's path is printed)")
@@ -355,5 +356,17 @@ def _attach_state_file(state, path, saved):
     return sf
 
 
+def entry() -> None:
+    """The console script (and `python -m mock_server.cli`): main(), then a fast exit. Once
+    `serve` has stopped and written its state file there is nothing left to tear down, and
+    taking a large heap apart object by object costs a stopping server a noticeable part of
+    its time budget (0.1-0.3 s, more on a busy machine)."""
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 1)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -41,7 +41,7 @@ from typing import Any, Callable
 log = logging.getLogger("cloudtower_mock.server")
 
 STOPPING_ENV = "cloudtower_mock.stopping"     # a threading.Event: set when in-flight work is cut
-DEFAULT_GRACE = 1.0                           # seconds in-flight requests get to finish on stop
+DEFAULT_GRACE = 0.5                           # seconds in-flight requests get to finish on stop
 JOIN_BUDGET = 0.5                             # seconds to wait for workers after the cut
 
 
