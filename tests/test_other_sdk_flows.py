@@ -1,0 +1,77 @@
+"""Flows the official Go and Java SDKs' integration suites run, replayed over HTTP.
+
+Those clients are typed: they read `x-tower-request-id`, poll `get-tasks` until SUCCESSED or FAILED
+(the Go helper dereferences `error_message` of a failed task), and dispose of the VMs they made with
+a bare `delete-vm`, running or not.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+
+class Client:
+    """A logged-in HTTP client sending what the Go/Java SDKs send (Authorization without Bearer)."""
+
+    def __init__(self, live, language="en-US"):
+        self.base = live.url + "/v2/api/"
+        self.http = requests.Session()
+        r = self.http.post(self.base + "login", json={"username": "root", "password": "root", "source": "LOCAL"})
+        assert r.status_code == 200, r.text
+        self.headers = {"Authorization": r.json()["data"]["token"], "content-language": language}
+
+    def __call__(self, op, body, status=200):
+        r = self.http.post(self.base + op, json=body, headers=self.headers)
+        assert r.headers.get("x-tower-request-id"), op
+        assert r.status_code == status, (op, r.status_code, r.text)
+        return r.json()
+
+    def wait(self, task_id, timeout=30.0):
+        """The Go SDK's utils.WaitTask: poll by id until the task ends; its final state."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            tasks = self("get-tasks", {"where": {"id": task_id}})
+            if tasks and tasks[0]["status"] in ("SUCCESSED", "FAILED"):
+                if tasks[0]["status"] == "FAILED":
+                    assert tasks[0]["error_message"] is not None
+                return tasks[0]
+            time.sleep(0.02)
+        raise AssertionError(f"task {task_id} did not end")
+
+
+@pytest.fixture(scope="module")
+def go(live):
+    return Client(live)
+
+
+@pytest.fixture(scope="module")
+def placement(go):
+    cluster = go("get-clusters", {"where": {"type": "SMTX_OS"}, "first": 1})[0]
+    vlan = go("get-vlans", {"where": {"name": "default", "vds": {"cluster": {"id": cluster["id"]},
+                                                                   "internal": False}}, "first": 1})
+    assert vlan, "the default VM network of the cluster is what both suites attach NICs to"
+    return cluster["id"], vlan[0]["id"]
+
+
+def create_vm(go, placement, running):
+    cluster_id, vlan_id = placement
+    out = go("create-vm", [{
+        "cluster_id": cluster_id, "name": f"go-sdk-vm-{time.time_ns()}", "ha": True, "cpu_cores": 1,
+        "cpu_sockets": 1, "memory": 1 << 30, "vcpu": 1, "status": "RUNNING" if running else "STOPPED",
+        "firmware": "BIOS", "vm_nics": [{"connect_vlan_id": vlan_id}],
+        "vm_disks": {"mount_cd_roms": [{"index": 1, "boot": 1}]}}])
+    assert go.wait(out[0]["task_id"])["status"] == "SUCCESSED"
+    return out[0]["data"]["id"]
+
+
+@pytest.mark.parametrize("action", [None, "suspend-vm"])
+def test_running_or_suspended_vm_is_deleted_without_stopping_it_first(go, placement, action):
+    vid = create_vm(go, placement, running=True)
+    if action:
+        assert go.wait(go(action, {"where": {"id": vid}})[0]["task_id"])["status"] == "SUCCESSED"
+    out = go("delete-vm", {"where": {"id": vid}})
+    assert len(out) == 1 and out[0]["data"]["id"] == vid
+    assert go.wait(out[0]["task_id"])["status"] == "SUCCESSED"
+    assert go("get-vms", {"where": {"id": vid}}) == []
