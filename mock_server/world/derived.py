@@ -230,8 +230,40 @@ class Deriver:
         out["total_cpu_hz"] = (row.get("total_cpu_cores") or 0) * (row.get("cpu_hz_per_core") or 0)
 
     # --------------------------------------------------------------- who counts
+    def _inert(self, old: dict, new: dict) -> bool:
+        """Does old -> new change only fields no derivation reads or writes? Those that may,
+        conservatively: every string this module's code names, every relation, every counter."""
+        read = self.__dict__.get("_read")
+        if read is None:
+            read = self._read = _module_strings() | {"id"} | {
+                f for r in self.res.values() for f in r.properties if f in r.relations or f.endswith("_num")}
+        for k in old.keys() | new.keys():
+            if k in read and old.get(k) != new.get(k):
+                return False
+        return True
+
+    def depends_on(self, target: str) -> frozenset[str]:
+        """The models whose rows `target`'s derived fields read (keep in step with the
+        `_<model>` methods above): its counters' rows, and what each method walks."""
+        deps = self.__dict__.setdefault("_deps", {})
+        out = deps.get(target)
+        if out is None:
+            rels = self.res[target].relations if target in self.res else {}
+            out = {rels[rel].target for rel in self.counts.get(target, {}).values() if rel in rels}
+            out |= {"Host": {"Vm", "Disk", *(rels[r].target for r in ("nics", "pmem_dimms", "disks") if r in rels)},
+                    "Cluster": {"Host", "Vm"}, "Zone": {"Host", "Vm"}, "Datacenter": {"Cluster"},
+                    "Label": {"Vlan", *(p.target for p in rels.values() if p.many)},
+                    "IscsiLun": {"IscsiLunSnapshot"}, "NvmfNamespace": {"NvmfNamespaceSnapshot"}}.get(target, set())
+            out = deps[target] = frozenset(out)
+        return out
+
     def owners(self, store, model: str, old: dict | None, new: dict | None) -> set[tuple[str, str]]:
-        """(model, id) of every row whose derived fields may change with this write."""
+        """(model, id) of every row whose derived fields may change with this write: the row
+        itself, and the rows its stored relations point at whose derivation reads `model`
+        (a task's cluster is not recomputed for a task). An update of fields no derivation
+        reads (a description) has none."""
+        if old is not None and new is not None and self._inert(old, new):
+            return set()
         out: set[tuple[str, str]] = set()
         plans = store.plans.get(model, {})
         for row in (old, new):
@@ -239,7 +271,7 @@ class Deriver:
                 continue
             out.add((model, row["id"]))
             for f, plan in plans.items():
-                if not plan.stored:
+                if not plan.stored or model not in self.depends_on(plan.target):
                     continue
                 v = row.get(f)
                 if not v:
@@ -283,6 +315,14 @@ class Deriver:
                 store.update(m, rid, diff)
                 n += 1
         return n
+
+
+def _module_strings() -> frozenset[str]:
+    """Every string constant of this module's source (the field names its code reads)."""
+    import ast
+    with open(__file__, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    return frozenset(n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str))
 
 
 def deriver(store) -> Deriver:
