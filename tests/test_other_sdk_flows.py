@@ -75,3 +75,20 @@ def test_running_or_suspended_vm_is_deleted_without_stopping_it_first(go, placem
     assert len(out) == 1 and out[0]["data"]["id"] == vid
     assert go.wait(out[0]["task_id"])["status"] == "SUCCESSED"
     assert go("get-vms", {"where": {"id": vid}}) == []
+
+
+def test_lun_deleted_with_where_alone_as_both_suites_do(go, placement):
+    cluster_id, _ = placement
+    out = go("create-iscsi-target", [{"cluster_id": cluster_id, "thin_provision": True, "replica_num": 2,
+                                      "stripe_num": 4, "stripe_size": 256 * 1024, "name": f"t-{time.time_ns()}"}])
+    assert go.wait(out[0]["task_id"])["status"] == "SUCCESSED"
+    target_id = out[0]["data"]["id"]
+    out = go("create-iscsi-lun", [{"iscsi_target_id": target_id, "name": f"l-{time.time_ns()}", "replica_num": 2,
+                                   "assigned_size": 30 << 30}])
+    assert go.wait(out[0]["task_id"])["status"] == "SUCCESSED"
+    lun_id = out[0]["data"]["id"]
+    out = go("delete-iscsi-lun", {"where": {"id": lun_id}})       # no `data`: remove_snapshot is false
+    assert go.wait(out[0]["task_id"])["status"] == "SUCCESSED"
+    assert go("get-iscsi-luns", {"where": {"id": lun_id}}) == []
+    # an explicit flag of the wrong type is still the validator's 400
+    go("delete-iscsi-lun", {"where": {"id": target_id}, "data": {"remove_snapshot": "yes"}}, status=400)

@@ -322,8 +322,18 @@ def _cloud_init_network(v: Any) -> Any:
     return v
 
 
+def _lun_deletion(v: Any) -> Any:
+    """The Go and Java SDKs' integration suites delete LUNs with `where` alone and wait for the
+    task to succeed: no `data` means `remove_snapshot: false` (a LUN with snapshots is then refused)."""
+    if isinstance(v, dict) and "data" not in v:
+        v["data"] = {"remove_snapshot": False}
+    return v
+
+
 # Input shapes the documented clients send that the tower reads as their schema's (by name).
-NORMALISERS: dict[str, Callable[[Any], Any]] = {"CloudInitNetWork": _cloud_init_network}
+NORMALISERS: dict[str, Callable[[Any], Any]] = {"CloudInitNetWork": _cloud_init_network,
+                                                "IscsiLunDeletionParams": _lun_deletion,
+                                                "NvmfNamespaceDeletionParams": _lun_deletion}
 
 
 class Coercer:
