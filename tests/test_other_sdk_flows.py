@@ -92,3 +92,44 @@ def test_lun_deleted_with_where_alone_as_both_suites_do(go, placement):
     assert go("get-iscsi-luns", {"where": {"id": lun_id}}) == []
     # an explicit flag of the wrong type is still the validator's 400
     go("delete-iscsi-lun", {"where": {"id": target_id}, "data": {"remove_snapshot": "yes"}}, status=400)
+
+
+CHUNK = 8 * 1024 * 1024
+
+
+def upload(go, op, form, chunk):
+    r = go.http.post(go.base + op, data=form, files={"file": ("chunk", chunk, "application/octet-stream")},
+                     headers=go.headers)
+    assert r.headers.get("x-tower-request-id")
+    return r
+
+
+def test_content_library_upload_names_its_clusters_by_a_where_as_the_go_example(go, placement):
+    cluster_id, _ = placement
+    name, total = f"go-{time.time_ns()}.iso", CHUNK + 300
+    where = '{"id": "%s"}' % cluster_id
+    first = upload(go, "upload-content-library-image",
+                   {"clusters": where, "name": name, "size": str(total), "description": "d"}, b"a" * CHUNK)
+    assert first.status_code == 200, first.text
+    task = first.json()[0]
+    last = upload(go, "upload-content-library-image", {"clusters": where, "upload_task_id": task["id"]}, b"b" * 300)
+    assert last.status_code == 200 and last.json()[0]["status"] == "SUCCESSED", last.text
+    image = go("get-content-library-images", {"where": {"name": name}})
+    assert [(i["size"], [c["id"] for c in i["clusters"]]) for i in image] == [(total, [cluster_id])]
+    nowhere = upload(go, "upload-content-library-image", {"clusters": '{"name": "no-such-cluster"}', "name": "x.iso",
+                                                          "size": "10"}, b"x" * 10)
+    assert nowhere.status_code == 400 and "no-such-cluster" in nowhere.json()["message"]
+
+
+def test_svt_upload_of_whole_8mib_buffers_as_the_java_example(go, placement):
+    """The Java example sends `new byte[8 MiB]` each time, zero-padded past the end of the file,
+    with `upload_task_id: ""` on the first chunk and name/size/version repeated on every chunk."""
+    cluster_id, _ = placement
+    name, total = f"SMTX_VMTOOLS_{time.time_ns()}.iso", 5000
+    form = {"cluster_id": cluster_id, "name": name, "size": str(total), "version": "2.12.1", "upload_task_id": ""}
+    r = upload(go, "upload-svt-image", form, b"\x01" * total + b"\0" * (CHUNK - total))
+    assert r.status_code == 200 and r.json()[0]["status"] == "SUCCESSED", r.text
+    assert [i["size"] for i in go("get-svt-images", {"where": {"name": name}})] == [total]
+    # a short chunk past the declared size is still refused: only a full buffer reads as padding
+    r = upload(go, "upload-svt-image", {**form, "name": name + "-2"}, b"\x01" * (total + 1))
+    assert r.status_code == 400 and "declared size" in r.json()["message"]

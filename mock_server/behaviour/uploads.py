@@ -54,6 +54,11 @@ def _clusters(ctx: Ctx, form: dict, kind: str) -> list[str]:
             ids = json.loads(raw)
         except ValueError:
             ids = [x.strip() for x in raw.split(",") if x.strip()]
+        if isinstance(ids, dict):
+            # a ClusterWhereInput, as the Go SDK's upload example sends (`{"id": "..."}`)
+            ids = [row["id"] for row in where_rows(ctx, "Cluster", ids)]
+            if not ids:
+                raise bad_request(f"clusters: no cluster matches {raw}", f"clusters: 没有匹配 {raw} 的集群")
         ids = ids if isinstance(ids, list) else [ids]
         if not ids:
             raise bad_request("clusters: at least one cluster id is required", "clusters: 至少需要一个集群")
@@ -75,7 +80,7 @@ def _open(ctx: Ctx, form: dict, kind: str, n: int) -> dict:
         raise bad_request(f"size: '{form.get('size')}' is not a number of bytes", f"size: '{form.get('size')}' 不是数字")
     if size <= 0:
         raise bad_request("size: the total size of the file is required and must be positive", "size: 必须大于 0")
-    if n > size:
+    if n > size and not _padded(n):
         raise bad_request(f"file: the chunk ({n} bytes) is larger than the declared size ({size})",
                           "file: 分片大于声明的文件大小")
     clusters = _clusters(ctx, form, kind)
@@ -97,10 +102,16 @@ def _continue(ctx: Ctx, task_id: str, kind: str, n: int) -> dict:
     if task.get("status") != "UPLOADING":
         raise bad_request(f"upload_task_id: upload task {task_id} is {task.get('status')}",
                           f"upload_task_id: 上传任务 {task_id} 状态为 {task.get('status')}")
-    if _received(ctx).get(task_id, 0) + n > int(task.get("size") or 0):
+    if _received(ctx).get(task_id, 0) + n > int(task.get("size") or 0) and not _padded(n):
         raise bad_request(f"file: more data than the declared size ({task.get('size')} bytes)",
                           "file: 上传的数据超过声明的文件大小")
     return task
+
+
+def _padded(n: int) -> bool:
+    """A full 8 MiB buffer running past the declared size is the last chunk with padding: the
+    Java SDK's upload example reads into a fixed 8 MiB array and sends it whole. The tail is dropped."""
+    return n == CHUNK
 
 
 @operation(*KINDS)
@@ -111,7 +122,7 @@ def upload(ctx: Ctx, body: Any):
     tid = form.get("upload_task_id")
     task = _continue(ctx, tid, kind, n) if tid else _open(ctx, form, kind, n)
     got = _received(ctx)
-    got[task["id"]] = got.get(task["id"], 0) + n
+    got[task["id"]] = got.get(task["id"], 0) + min(n, int(task.get("size") or 0) - got.get(task["id"], 0))
     now = now_iso(ctx)
     changes = {"current_chunk": int(task.get("current_chunk") or 0) + 1, "updatedAt": now}
     if got[task["id"]] >= int(task.get("size") or 0):
