@@ -49,17 +49,14 @@ class WsSocket:
         status = int(text.split(" ", 2)[1]) if text else 0
         self.headers = text
         if status != 101:
+            length = next((int(line.split(":", 1)[1]) for line in text.split("\r\n")
+                           if line.lower().startswith("content-length:")), 0)
             body = rest
-            try:
-                while True:
-                    chunk = self.sock.recv(4096)
-                    if not chunk:
-                        break
-                    body += chunk
-                    if len(body) > 100000:
-                        break
-            except OSError:
-                pass
+            while len(body) < length:           # the refusal's body; the connection may stay open
+                chunk = self.sock.recv(4096)
+                if not chunk:
+                    break
+                body += chunk
             self.sock.close()
             raise WsError(status, text, body)
         self.raw = bytearray(rest)              # frames that came with the 101
