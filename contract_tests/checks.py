@@ -59,7 +59,7 @@ class Inspector:
         body: Any = None
         is_json = False
         if r.content:
-            if "json" not in ctype.lower():
+            if ctype.split(";")[0].strip().lower() != "application/json":
                 res.fail(ex.op, CONTENT_TYPE, f"HTTP {status} answer with content-type {ctype or '(none)'!r}, "
                                               f"expected application/json", ex)
             try:

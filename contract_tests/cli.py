@@ -59,6 +59,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--expired-token", metavar="TOKEN",
                    help="a genuinely expired token of the target, for the auth probe (default: the login "
                         "token with its exp claim moved into the past)")
+    p.add_argument("--task-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="a task not finished after this long is reported as never finishing (default 30)")
     p.add_argument("--stateful-examples", type=int, default=2, help="stateful suite: runs of the machine")
     p.add_argument("--stateful-steps", type=int, default=6, help="stateful suite: steps per run")
     p.add_argument("--time-budget", type=float, default=60.0, metavar="SECONDS",
@@ -227,7 +229,7 @@ def make_suite(name: str, target, contract, args, budget: float, log):
         res = tuple(r.strip() for r in args.query_resources.split(",") if r.strip())
         parts = tuple(x.strip() for x in args.probe_parts.split(",") if x.strip())
         return ProbeSuite(target, contract, seed=args.seed, resources=res, time_budget=budget, log=log,
-                          expired=args.expired_token, parts=parts)
+                          expired=args.expired_token, parts=parts, task_timeout=args.task_timeout)
     if name == "stateful":
         from .stateful import StatefulSuite
         return StatefulSuite(target, contract, seed=args.seed, examples=args.stateful_examples,

@@ -63,7 +63,9 @@ def invalid_reason(ex: Recorded, op, validator, req: Any) -> tuple[str, str]:
         try:
             validator.validate(op.request_schema, validator.coerce(op.request_schema, req))
         except ValidationError as e:
-            return e.path, e.message("en-US")
+            key = e.params.get("key")
+            field = f"{e.path}.{key}" if key and e.kind in ("unknown", "required") else e.path
+            return field, e.message("en-US")
     resp = _json(ex.response)
     msg = resp.get("message") if isinstance(resp, dict) else ex.response[:200].decode("utf-8", "replace")
     msg = str(msg)
@@ -71,7 +73,8 @@ def invalid_reason(ex: Recorded, op, validator, req: Any) -> tuple[str, str]:
     return (m.group(1) if m else "(request)"), msg
 
 
-def analyse(exchanges: list[Recorded], contract, result: SuiteResult, strict_tasks: bool = True) -> dict:
+def analyse(exchanges: list[Recorded], contract, result: SuiteResult, strict_tasks: bool = True,
+            base_url: str = "http://127.0.0.1:8080/v2/api") -> dict:
     """Invalid requests, coverage and un-awaited tasks of a recorded client run."""
     from mock_server.contract.validate import Validator
     validator = Validator(contract, strict_additional=True)
@@ -92,10 +95,11 @@ def analyse(exchanges: list[Recorded], contract, result: SuiteResult, strict_tas
                 invalid.append((ex.op, ex.status, "(operation)", f"no such operation in CloudTower "
                                                                  f"{contract.version}", ""))
             continue
-        journal.append({"operation": ex.op.lstrip("/"), "method": ex.method, "body": req})
+        if ex.status < 400:          # what older versions must serve: the requests that worked
+            journal.append({"operation": ex.op.lstrip("/"), "method": ex.method, "body": req})
         if 400 <= ex.status < 500 and ex.status != 401:
             field, reason = invalid_reason(ex, op, validator, req)
-            invalid.append((ex.op, ex.status, field, reason, ex.request[:300].decode("utf-8", "replace")))
+            invalid.append((ex.op, ex.status, field, reason, ex.request))
         if ex.op == "/get-tasks" and isinstance(req, dict):
             _strings(req.get("where"), polled)
         if ex.status == 200:
@@ -108,8 +112,13 @@ def analyse(exchanges: list[Recorded], contract, result: SuiteResult, strict_tas
                     failed_tasks.add(it.get("id"))
                 if it.get("task_id"):
                     started.setdefault(it["task_id"], ex.op)
+    from .exchange import Exchange
     for op, status, field, reason, body in invalid:
-        result.fail(op, CLIENT_INVALID, f"HTTP {status}: field `{field}`: {reason}; request body {body}")
+        shown = Exchange(op, base_url + op, raw=body if isinstance(body, bytes) else b"",
+                         headers={"Authorization": "(token)"})
+        text = shown.body_text()[:300]
+        f = result.fail(op, CLIENT_INVALID, f"HTTP {status}: field `{field}`: {reason}; request body {text}", shown)
+        f.status = f.status or status
     unawaited = {t: op for t, op in started.items() if t not in polled}
     for t, op in sorted(unawaited.items()) if strict_tasks else ():
         result.fail(op, CLIENT_TASK, f"task {t} returned by {op} was never polled with get-tasks")
@@ -219,7 +228,7 @@ def cmd_client(args) -> int:
     finally:
         mock.stop()
     rec: Recorder = holder["recorder"]
-    info = analyse(rec.exchanges, contract, result, strict_tasks=args.strict_tasks)
+    info = analyse(rec.exchanges, contract, result, strict_tasks=args.strict_tasks, base_url=mock.api)
     if rc != 0:
         result.fail("command", CLIENT_FAILED, f"`{' '.join(cmd)}` exited with status {rc}")
     total = len(contract.operations)

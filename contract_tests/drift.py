@@ -136,7 +136,7 @@ def shapes(a, b, contract, models: list[str], res: SuiteResult) -> list[str]:
             continue
         lines, diff = side_by_side(got["A"][0], got["B"][0])
         if diff:
-            res.fail(op, DRIFT, f"record fields differ: {', '.join(diff[:10])}")
+            res.fail(op, DRIFT, f"record fields differ: {', '.join(diff[:10])}", b.last)
             out += [f"**`{op}`** (first record of each)", ""] + [ln for ln in lines if "≠" in ln or ln.startswith("|-")
                                                                  or ln.startswith("| field")] + [""]
     return out or ["No differences in the field sets and types of the records."]
@@ -158,7 +158,7 @@ def errors(a, b, res: SuiteResult) -> list[str]:
             continue
         out.append(f"| **≠ {label}** | `/{op}` | ~~{sa}~~ | ++{sb}++ |")
         why = f"A answers {sa}, B answers {sb}" if sa != sb else f"error bodies differ in {', '.join(diff)}"
-        res.fail("/" + op, DRIFT, f"{label}: {why}")
+        res.fail("/" + op, DRIFT, f"{label}: {why}", b.last)
         details += [f"**{label}** (`/{op}`): A {sa}, B {sb}", ""] + lines + [""]
     return out + ([""] + details if details else [])
 

@@ -95,7 +95,9 @@ def breadth_first(bodies: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
 class ProbeSuite:
     def __init__(self, target: Target, contract, *, seed: int = 0, resources: tuple[str, ...] = (),
                  time_budget: float = 60.0, log: Callable[[str], None] = print, expired: str | None = None,
-                 parts: tuple[str, ...] = ("reads", "auth", "invalid", "query", "lifecycle")):
+                 parts: tuple[str, ...] = ("reads", "auth", "invalid", "query", "lifecycle"),
+                 task_timeout: float = 30.0):
+        self.task_timeout = task_timeout
         self.target = target
         self.contract = contract
         self.seed = seed
@@ -310,4 +312,6 @@ class ProbeSuite:
             from .probe_lifecycle import check_seeded_snapshots
             check_seeded_snapshots(t, self.result)
             return
-        Lifecycle(t, self.contract, self.result, self.deadline, self.log).run()
+        from .probe_lifecycle import check_seeded_snapshots
+        check_seeded_snapshots(t, self.result)
+        Lifecycle(t, self.contract, self.result, self.deadline, self.log, self.task_timeout).run()

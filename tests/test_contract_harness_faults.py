@@ -93,7 +93,7 @@ CASES = [
 
 @pytest.mark.parametrize("fault,parts,resources,op,kind,detail", CASES, ids=[c[0] for c in CASES])
 def test_each_fault_family_is_caught(proxy, tmp_path, fault, parts, resources, op, kind, detail):
-    extra = ["--max-defects", "3"] + (["--time-budget", "12"] if fault == "task_never_finishes" else [])
+    extra = ["--max-defects", "3"] + (["--task-timeout", "4"] if fault == "task_never_finishes" else [])
     rc, report = run(proxy, tmp_path, fault, parts, resources, extra)
     assert rc == 1, report
     assert_caught(report, op, kind, detail)
