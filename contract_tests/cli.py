@@ -12,6 +12,8 @@ import argparse
 import sys
 import time
 
+T_START = time.monotonic()      # the budget counts from here (the process start, near enough)
+
 SUITES = ("probe", "query", "schema", "stateful")
 # shares of the time budget
 SUITE_WEIGHT = {"probe": 4.0, "query": 1.5, "schema": 3.0, "stateful": 1.5}
@@ -162,7 +164,7 @@ def cmd_run(args) -> int:
     if args.time_budget <= 0:
         return _err("--time-budget must be positive")
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
-    t0 = time.monotonic()
+    t0 = T_START
     target = make_target(args)
     try:
         target.login()
@@ -178,8 +180,9 @@ def cmd_run(args) -> int:
     log(f"cloudtower-contract: target {target.api} ({'local' if target.local else 'remote'}, {mode})")
     log(f"  contract: {where}; {len(contract.operations)} operations; time budget {args.time_budget:.0f}s")
     results = []
-    # suites share 90% of what is left; the rest absorbs their last request, cleanup and reports
-    deadline = t0 + args.time_budget * 0.9
+    # suites share 90% of the budget less the reports and the exit; the rest absorbs the
+    # last request, cleanup and reports
+    deadline = t0 + args.time_budget * 0.9 - min(3.0, args.time_budget * 0.05)
     for i, name in enumerate(suites):
         remaining = deadline - time.monotonic()
         # each suite gets its weighted share of what is left; the last one gets all of it
