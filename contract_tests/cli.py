@@ -12,7 +12,6 @@ import argparse
 import sys
 import time
 
-T_START = time.monotonic()      # the budget counts from here (the process start, near enough)
 
 SUITES = ("probe", "query", "schema", "stateful")
 # shares of the time budget
@@ -129,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
         argv.insert(0, "run")
+    started = time.monotonic()      # the time budget counts from here
     args = build_parser().parse_args(argv)
+    args.started = started
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -164,7 +165,7 @@ def cmd_run(args) -> int:
     if args.time_budget <= 0:
         return _err("--time-budget must be positive")
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
-    t0 = T_START
+    t0 = args.started
     target = make_target(args)
     try:
         target.login()

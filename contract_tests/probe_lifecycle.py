@@ -277,6 +277,6 @@ class Lifecycle:
         from .cleanup import cleanup
         try:
             cleanup(self.t, self.t.safety.name(f"probe-{self.nonce}-"), log=lambda s: None, contract=self.contract,
-                    task_timeout=max(1.0, min(30.0, self.left())))
+                    task_timeout=max(1.0, min(self.task_timeout, self.left())))
         except Exception as e:
             self.res.note(f"lifecycle cleanup failed: {e}")

@@ -79,6 +79,9 @@ def tampered_token(token: str) -> str:
     return token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
 
 
+PART_SHARE = {"reads": 0.2, "auth": 0.1, "invalid": 0.05, "query": 0.4, "lifecycle": 0.25}
+
+
 def breadth_first(bodies: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
     """One body of each family, then a second of each, ...: a short budget still tries every family."""
     groups: dict[str, list] = {}
@@ -108,17 +111,21 @@ class ProbeSuite:
         self.parts = parts
         self.result = SuiteResult("probe")
         self.deadline = self.result.started + time_budget
+        self.part_deadline = self.deadline
 
     def left(self) -> float:
-        return self.deadline - time.monotonic()
+        """Seconds left for the running part (its share of the suite's budget)."""
+        return min(self.deadline, self.part_deadline) - time.monotonic()
 
     def run(self) -> SuiteResult:
         res = self.result
         steps = [("reads", self.reads), ("auth", self.auth), ("invalid", self.invalid),
                  ("query", self.query), ("lifecycle", self.lifecycle)]
-        for name, fn in steps:
-            if name not in self.parts:
-                continue
+        steps = [(n, fn) for n, fn in steps if n in self.parts]
+        for i, (name, fn) in enumerate(steps):
+            # each part gets its share of what is left; what a part leaves unused goes to the next
+            rest = sum(PART_SHARE[n] for n, _ in steps[i:])
+            self.part_deadline = time.monotonic() + (self.deadline - time.monotonic()) * PART_SHARE[name] / rest
             if self.left() <= 0 or res.enough():
                 res.note(f"{name} probes not run: time budget spent or --max-defects reached")
                 continue
@@ -156,7 +163,7 @@ class ProbeSuite:
         head, rest = ops[: 2 * len(self.resources)], ops[2 * len(self.resources):]
         random.Random(self.seed).shuffle(rest)       # a short budget covers another part per seed
         ops = head + rest
-        end = time.monotonic() + max(1.0, self.left() * 0.25)
+        end = time.monotonic() + self.left() * 0.6
         done = 0
         for path in ops:
             if time.monotonic() > end or res.enough():
@@ -180,7 +187,7 @@ class ProbeSuite:
                 if not is_read_only(p) and op.method == "post" and op.security and "Basic" not in op.security
                 and not (op.content_type or "").startswith("multipart/") and p != "/login"]
         random.Random(self.seed).shuffle(muts)
-        end = time.monotonic() + max(1.0, self.left() * 0.15)
+        end = time.monotonic() + self.left()
         for path in muts:
             if time.monotonic() > end or res.enough():
                 res.note(f"probe reads: invalid mutations stopped by the time budget at {path}")
@@ -219,7 +226,7 @@ class ProbeSuite:
         muts = []
         if t.safety.allow_mutations:
             muts = [p for p in ("/delete-vm", "/start-vm", "/delete-label") if p in self.contract.operations]
-        budget_end = time.monotonic() + max(1.0, self.left() * 0.2)
+        budget_end = time.monotonic() + self.left()
         done = 0
         for path in ops + muts:
             if time.monotonic() > budget_end or self.result.enough():
@@ -314,4 +321,5 @@ class ProbeSuite:
             return
         from .probe_lifecycle import check_seeded_snapshots
         check_seeded_snapshots(t, self.result)
-        Lifecycle(t, self.contract, self.result, self.deadline, self.log, self.task_timeout).run()
+        Lifecycle(t, self.contract, self.result, min(self.deadline, self.part_deadline), self.log,
+                  self.task_timeout).run()

@@ -208,7 +208,9 @@ class SchemaSuite:
         invalid = negative and self._invalid(op, body, case)
         expect = "invalid" if invalid else None
         try:
-            if body is None:
+            if isinstance(body, (bytes, bytearray)):
+                r = t.post(path, auth=bool(op.security), headers=sent, raw=bytes(body), expect=expect)
+            elif body is None:
                 r = t.post(path, auth=bool(op.security), headers=sent, raw=b"", expect=expect)
             else:
                 r = t.post(path, body, auth=bool(op.security), headers=sent, expect=expect)

@@ -11,7 +11,7 @@ from contract_tests.cli import main as contract_main
 from contract_tests.mockserver import InProcessMock
 
 BUDGET = ["--seed", "3", "--max-examples", "3", "--max-operations", "40", "--query-examples", "5",
-          "--stateful-examples", "1", "--stateful-steps", "5", "--time-budget", "30"]
+          "--stateful-examples", "1", "--stateful-steps", "5", "--time-budget", "20"]
 
 
 @pytest.fixture(scope="module")
