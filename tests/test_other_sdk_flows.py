@@ -133,3 +133,16 @@ def test_svt_upload_of_whole_8mib_buffers_as_the_java_example(go, placement):
     # a short chunk past the declared size is still refused: only a full buffer reads as padding
     r = upload(go, "upload-svt-image", {**form, "name": name + "-2"}, b"\x01" * (total + 1))
     assert r.status_code == 400 and "declared size" in r.json()["message"]
+
+
+def test_vm_snapshot_freezes_the_nics_on_their_vlan(go, placement):
+    _, vlan_id = placement
+    vid = create_vm(go, placement, running=False)
+    out = go("create-vm-snapshot", {"data": [{"vm_id": vid, "name": f"snap-{time.time_ns()}"}]})
+    assert go.wait(out[0]["task_id"])["status"] == "SUCCESSED"
+    snap = go("get-vm-snapshots", {"where": {"id": out[0]["data"]["id"]}})[0]
+    nic = go("get-vm-nics", {"where": {"vm": {"id": vid}}})[0]
+    vlan = go("get-vlans", {"where": {"id": vlan_id}})[0]
+    assert [(n["index"], n["mac_address"], n["vlan"]["vlan_local_id"], n["vlan"]["name"]) for n in snap["vm_nics"]] \
+        == [(0, nic["mac_address"], vlan["local_id"], vlan["name"])]
+    assert snap["vm_nics"][0]["vlan"]["vds_ovs"]

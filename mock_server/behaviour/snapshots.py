@@ -62,6 +62,28 @@ def freeze_disks(ctx: Ctx, vm: dict, snapshot_name: str) -> tuple[list[dict], li
     return frozen, lun_snaps
 
 
+def freeze_nics(ctx: Ctx, vm: dict) -> list[dict] | None:
+    """NestedFrozenNics for the VM's NICs, in their order, each with the VLAN it is on."""
+    if "vm_nics" not in ctx.contract.resources["VmSnapshot"].properties or not has(ctx, "VmNic"):
+        return None
+    store = ctx.store
+    frozen = []
+    nics = sorted(store.find_by("VmNic", "vm", vm["id"]), key=lambda r: (r.get("order") or 0, r["id"]))
+    for index, nic in enumerate(nics):
+        vlan = store.get("Vlan", nic["vlan"]) if nic.get("vlan") else None
+        if vlan is None:
+            continue            # a VPC or pass-through NIC: no VLAN to freeze
+        vds = store.get("Vds", vlan["vds"]) if vlan.get("vds") else None
+        frozen.append({
+            "index": index, "enabled": nic.get("enabled"), "mirror": nic.get("mirror"), "model": nic.get("model"),
+            "gateway": nic.get("gateway") or "", "ip_address": nic.get("ip_address") or "",
+            "mac_address": nic.get("mac_address") or "", "subnet_mask": nic.get("subnet_mask") or "",
+            "vlan": {"name": vlan.get("name") or "", "vds_ovs": (vds or {}).get("ovsbr_name") or "",
+                     "vlan_id": vlan.get("vlan_id") or 0, "vlan_local_id": vlan.get("local_id") or "",
+                     "network_ids": vlan.get("network_ids")}})
+    return frozen
+
+
 @operation("create-vm-snapshot")
 def create_vm_snapshot(ctx: Ctx, body: Any):
     store = ctx.store
@@ -76,7 +98,7 @@ def create_vm_snapshot(ctx: Ctx, body: Any):
         frozen, lun_snaps = freeze_disks(ctx, vm, item.get("name") or "snapshot")
         row = {k: vm.get(k) for k in FROZEN_FROM_VM if k in ctx.contract.resources["VmSnapshot"].properties}
         row.update({"name": item.get("name"), "vm": vm["id"], "cluster": vm.get("cluster"),
-                    "local_id": str(uuid.uuid4()), "vm_disks": frozen,
+                    "local_id": str(uuid.uuid4()), "vm_disks": frozen, "vm_nics": freeze_nics(ctx, vm),
                     "consistent_type": item.get("consistent_type") or "CRASH_CONSISTENT",
                     "size": sum(fd.get("size") or 0 for fd in frozen),
                     "local_created_at": now_iso(ctx)})
