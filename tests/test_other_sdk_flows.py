@@ -146,3 +146,15 @@ def test_vm_snapshot_freezes_the_nics_on_their_vlan(go, placement):
     assert [(n["index"], n["mac_address"], n["vlan"]["vlan_local_id"], n["vlan"]["name"]) for n in snap["vm_nics"]] \
         == [(0, nic["mac_address"], vlan["local_id"], vlan["name"])]
     assert snap["vm_nics"][0]["vlan"]["vds_ovs"]
+
+
+def test_resolving_an_alert_ends_it(go):
+    alert = go("get-alerts", {"where": {"ended": False, "cluster": {"connect_state_not_in": ["DISCONNECTED", "REMOVING"]}},
+                              "first": 1})
+    assert alert, "the default world has open alerts on connected clusters (the Java suite's fixture)"
+    out = go("resolve-alert", {"where": {"id": alert[0]["id"]}})
+    assert [o["data"]["id"] for o in out] == [alert[0]["id"]]
+    assert go.wait(out[0]["task_id"])["status"] == "SUCCESSED"
+    after = go("get-alerts", {"where": {"id": alert[0]["id"]}})[0]
+    assert after["ended"] is True and after["local_end_time"] > alert[0]["local_start_time"]
+    assert go("get-alerts", {"where": {"id": alert[0]["id"], "ended": False}}) == []
