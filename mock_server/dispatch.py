@@ -340,6 +340,11 @@ def _authenticate(header: str | None, state, op) -> dict | None:
         acc = state.auth.check_basic(header)
         if acc is not None:
             return {"id": None, "username": acc.username}
+        if header and header[:6].lower() != "basic ":
+            # the Go SDK's ResourceChangeWatchClient polls with its logged-in client's session token
+            claims = state.auth.verify(header)
+            if claims is not None:
+                return claims
     if "Authorization" in op.security:
         claims = state.auth.verify(header)
         if claims is not None:

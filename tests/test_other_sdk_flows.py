@@ -158,3 +158,17 @@ def test_resolving_an_alert_ends_it(go):
     after = go("get-alerts", {"where": {"id": alert[0]["id"]}})[0]
     assert after["ended"] is True and after["local_end_time"] > alert[0]["local_start_time"]
     assert go("get-alerts", {"where": {"id": alert[0]["id"], "ended": False}}) == []
+
+
+def test_resource_change_watch_polls_with_the_session_token(go, placement):
+    """The Go SDK's ResourceChangeWatchClient rides on a client logged in with a token (no Basic auth)."""
+    url = go.base + "resource-changes"
+    first = go.http.get(url, params={"resource_type": "VM,HOST", "limit": 100}, headers=go.headers)
+    assert first.status_code == 200 and first.headers.get("x-tower-request-id"), first.text
+    current = first.json()["currentRevision"]
+    vid = create_vm(go, placement, running=False)
+    feed = go.http.get(url, params={"resource_type": "VM,HOST", "limit": 100, "start_revision": current},
+                       headers=go.headers).json()
+    assert any(e["resource_id"] == vid and e["resource_type"] == "VM" for e in feed["data"])
+    assert int(feed["currentRevision"]) >= max(int(e["revision"]) for e in feed["data"])
+    assert go.http.get(url, headers={"Authorization": "not-a-token"}).status_code == 401
