@@ -318,11 +318,33 @@ class Deriver:
 
 
 def _module_strings() -> frozenset[str]:
-    """Every string constant of this module's source (the field names its code reads)."""
-    import ast
-    with open(__file__, encoding="utf-8") as f:
-        tree = ast.parse(f.read())
-    return frozenset(n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str))
+    """Every string this module's code and constants name (the field names it reads), from
+    the compiled code objects (no parsing: safe in any thread)."""
+    out: set[str] = set()
+
+    def add(value, depth: int = 0) -> None:
+        if isinstance(value, str):
+            out.add(value)
+        elif depth < 4 and isinstance(value, (tuple, list, set, frozenset)):
+            for v in value:
+                add(v, depth + 1)
+        elif depth < 4 and isinstance(value, dict):
+            for k, v in value.items():
+                add(k, depth + 1)
+                add(v, depth + 1)
+        elif hasattr(value, "co_consts"):
+            out.update(value.co_names)
+            for c in value.co_consts:
+                add(c, depth)
+    for name, value in list(globals().items()):
+        if isinstance(value, type) and value.__module__ == __name__:
+            for member in vars(value).values():
+                add(getattr(member, "__code__", None) or getattr(getattr(member, "fget", None), "__code__", None))
+        elif callable(value) and getattr(value, "__module__", None) == __name__:
+            add(getattr(value, "__code__", None))
+        else:
+            add(value)
+    return frozenset(out)
 
 
 def deriver(store) -> Deriver:
