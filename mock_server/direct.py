@@ -75,10 +75,9 @@ def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
     elif kind[0] == "field":
         if type(value) is not str:
             return None
-        index = table.scalar_index.get(key)
-        if index is None:
-            return None
-        ids = sorted(i for i in members(index.get(value)) if rows[i].get(key) == value)
+        index = table.index(key)         # built on first use; None for a small table: scan it
+        hits = members(index.get(value)) if index is not None else rows
+        ids = sorted(i for i in hits if rows[i].get(key) == value)
     elif kind[0] == "rel":
         if type(value) is not dict or len(value) != 1 or type(value.get("id")) is not str:
             return None

@@ -186,9 +186,7 @@ class _Reads:
     def count_by(self, model: str, field: str, value: Any) -> int:
         """How many rows have `field` (indexed scalar or stored relation) equal to / holding `value`."""
         t = self.tables[model]
-        idx = t.scalar_index.get(field)
-        if idx is None:
-            idx = t.rel_index.get(field)
+        idx = t.index(field)
         if idx is not None:
             return len(members(idx.get(value)))
         return len(self.find_by(model, field, value))
@@ -214,9 +212,7 @@ class _Reads:
         if field == "id":
             r = t.rows.get(value)
             return [r] if r else []
-        idx = t.scalar_index.get(field)
-        if idx is None:
-            idx = t.rel_index.get(field)
+        idx = t.index(field)
         if idx is not None:
             return [t.rows[i] for i in sorted(members(idx.get(value)))]
         return [r for r in self.all(model) if r.get(field) == value]

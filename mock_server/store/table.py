@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-INDEXED_SCALARS = ("name", "local_id")
+INDEXED_SCALARS = ()                # scalar indexes are all built on first use (Table.index)
 LAZY_INDEX_MIN_ROWS = 256          # smaller tables are scanned, not indexed on demand
 _EMPTY: tuple = ()
 
@@ -95,6 +95,8 @@ class Table:
             idx = self.rel_index.get(field)
         if idx is not None or len(self.rows) < LAZY_INDEX_MIN_ROWS:
             return idx
+        if field == "id":
+            return None
         idx = {}
         for rid, row in self.rows.items():
             v = row.get(field)
