@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .world.derived import deriver
+from .world.derived import deriver, fresh_vm_sums
 from .world.derived import refresh as refresh_derived
 
 INT32 = (-(2 ** 31), 2 ** 31 - 1)
@@ -63,11 +63,14 @@ def _all(store) -> Iterator[str]:
 
 def _counters(store) -> Iterator[str]:
     d = deriver(store)
-    for model in sorted(d.models):
-        for rid, row in store.tables[model].rows.items():
-            for f, v in d.values(store, model, row).items():
-                if row.get(f) != v:
-                    yield f"{model} {rid} ({row.get('name', '')}): {f} is {row.get(f)!r}, derived {v!r}"
+    found = []
+    with fresh_vm_sums(store):      # counted from the rows, not from the sums kept by deltas
+        for model in sorted(d.models):
+            for rid, row in store.tables[model].rows.items():
+                for f, v in d.values(store, model, row).items():
+                    if row.get(f) != v:
+                        found.append(f"{model} {rid} ({row.get('name', '')}): {f} is {row.get(f)!r}, derived {v!r}")
+    yield from found
 
 
 def _relations(store) -> Iterator[str]:

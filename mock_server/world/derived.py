@@ -15,6 +15,7 @@ Only fields the contract declares are written, so older contracts work unchanged
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any, Iterable
 
 from ..store.table import members
@@ -79,31 +80,10 @@ class Deriver:
         props = self.res[model].properties
         return {k: v for k, v in out.items() if k in props}
 
-    def _vms_of(self, store, model: str, rid: str) -> list[dict]:
-        idx = store.tables["Vm"].rel_index.get(model.lower()) if "Vm" in store.tables else None
-        if not idx:
-            return []
-        rows = store.tables["Vm"].rows
-        return [rows[i] for i in members(idx.get(rid))]
-
-    def _vm_figures(self, vms: Iterable[dict], out: dict) -> None:
-        n = {k: 0 for k in VM_STATUS_COUNTERS}
-        status_of = {v: k for k, v in VM_STATUS_COUNTERS.items()}
-        cores = mem = active_cores = active_mem = paused_mem = total = 0
-        for vm in vms:
-            total += 1
-            k = status_of.get(vm.get("status"))
-            if k:
-                n[k] += 1
-            vcpu, m = vm.get("vcpu") or 0, vm.get("memory") or 0
-            cores += vcpu
-            mem += m
-            if vm.get("status") == "RUNNING":
-                active_cores += vcpu
-                active_mem += m
-            elif vm.get("status") == "SUSPENDED":
-                paused_mem += m
-        out.update(n)
+    def _vm_figures(self, sums: list, out: dict) -> None:
+        """The VM counters and sums of a host, cluster or zone, from its `VmSums` slots."""
+        running, stopped, suspended, total, cores, mem, active_cores, active_mem, paused_mem = sums
+        out.update(running_vm_num=running, stopped_vm_num=stopped, suspended_vm_num=suspended)
         out["vm_num"] = total
         out["provisioned_cpu_cores"] = cores
         out["provisioned_memory_bytes"] = mem
@@ -112,10 +92,7 @@ class Deriver:
         out["_paused_memory"] = paused_mem
 
     def _host(self, store, row: dict, out: dict) -> None:
-        vms = self._vms_of(store, "Host", row["id"])
-        self._vm_figures(vms, out)
-        out["running_pause_vm_memory_bytes"] = sum((v.get("memory") or 0) for v in vms
-                                                   if v.get("status") in ("RUNNING", "SUSPENDED"))
+        self._vm_figures(vm_sums(store).get(store, "Host", row["id"]), out)
         active_mem = out.pop("_active_memory")
         paused_mem = out.pop("_paused_memory")
         out.pop("provisioned_cpu_cores_for_active_vm", None)
@@ -163,7 +140,7 @@ class Deriver:
         hosts = [h for h in (store.get("Host", i) for i in store.related_ids("Cluster", row, "hosts") or ())
                  if h is not None]
         self._sum_hosts(store, hosts, out)
-        self._vm_figures(self._vms_of(store, "Cluster", row["id"]), out)
+        self._vm_figures(vm_sums(store).get(store, "Cluster", row["id"]), out)
         out.pop("_active_memory")
         out.pop("_paused_memory")
         total_cores = out.get("total_cpu_cores") or 0
@@ -182,8 +159,11 @@ class Deriver:
         hosts = [h for h in (store.get("Host", i) for i in store.related_ids("Zone", row, "hosts") or ())
                  if h is not None]
         self._sum_hosts(store, hosts, out)
-        vms = [vm for h in hosts for vm in self._vms_of(store, "Host", h["id"])]
-        self._vm_figures(vms, out)
+        sums, per_host = [0] * len(_SLOTS), vm_sums(store)
+        for h in hosts:
+            for i, v in enumerate(per_host.get(store, "Host", h["id"])):
+                sums[i] += v
+        self._vm_figures(sums, out)
         out.pop("_active_memory")
         out.pop("_paused_memory")
         out["valid_data_space"] = out.get("total_data_capacity") or 0
@@ -315,6 +295,101 @@ class Deriver:
                 store.update(m, rid, diff)
                 n += 1
         return n
+
+
+
+# ------------------------------------------------------------------ VM sums by delta
+_SLOTS = ("running", "stopped", "suspended", "total", "cores", "memory", "active_cores",
+          "active_memory", "paused_memory")
+_SUMS_ATTR = "_derived_vm_sums"
+_VM_OWNERS = (("host", "Host"), ("cluster", "Cluster"))
+
+
+def _contribution(vm: dict) -> tuple:
+    """What one VM adds to its host's and cluster's sums, slot by slot (`_SLOTS`)."""
+    status = vm.get("status")
+    vcpu, mem = vm.get("vcpu") or 0, vm.get("memory") or 0
+    running, suspended = status == "RUNNING", status == "SUSPENDED"
+    return (int(running), int(status == "STOPPED"), int(suspended), 1, vcpu, mem,
+            vcpu if running else 0, mem if running else 0, mem if suspended else 0)
+
+
+class VmSums:
+    """Per host and per cluster sums of their VMs' figures. An owner's sums are computed
+    once from its VMs, then kept by deltas read from the store's change log, so a VM write
+    costs the same whatever the size of its cluster. Any gap in the log (a reset, a bulk
+    load, a restore, compaction) drops them all; they are recomputed on next use."""
+
+    def __init__(self):
+        self.rev: int | None = None
+        self.sums: dict[tuple[str, str], list] = {}
+
+    def get(self, store, model: str, rid: str) -> list:
+        with store.lock:
+            self._sync(store)
+            s = self.sums.get((model, rid))
+            if s is None:
+                s = [0] * len(_SLOTS)
+                idx = store.tables["Vm"].rel_index.get(model.lower()) if "Vm" in store.tables else None
+                rows = store.tables["Vm"].rows if idx else {}
+                for vid in members(idx.get(rid)) if idx else ():
+                    for i, v in enumerate(_contribution(rows[vid])):
+                        s[i] += v
+                self.sums[(model, rid)] = s
+            return s
+
+    def _sync(self, store) -> None:
+        rev = store.revision
+        if self.rev == rev:
+            return
+        changes = store.changes
+        pending = []
+        if self.rev is not None and changes and changes[-1][0] == rev:
+            for ch in reversed(changes):
+                if ch[0] <= self.rev:
+                    break
+                pending.append(ch)
+        if len(pending) != rev - (self.rev if self.rev is not None else rev - 1) or \
+                (pending and pending[-1][0] != self.rev + 1):
+            self.sums.clear()           # a revision the log does not hold: start again
+        else:
+            for ch in reversed(pending):
+                if ch[2] == "Vm":
+                    self._apply(ch[4], ch[5])
+        self.rev = rev
+
+    def _apply(self, old: dict | None, new: dict | None) -> None:
+        for row, sign in ((old, -1), (new, 1)):
+            if row is None:
+                continue
+            c = None
+            for field, model in _VM_OWNERS:
+                s = self.sums.get((model, row.get(field)))
+                if s is not None:
+                    c = c or _contribution(row)
+                    for i, v in enumerate(c):
+                        s[i] += sign * v
+
+
+@contextmanager
+def fresh_vm_sums(store):
+    """Within: VM sums counted afresh from the rows, not the kept deltas (the invariant
+    checker's independent view)."""
+    with store.lock:
+        kept = getattr(store, _SUMS_ATTR, None)
+        setattr(store, _SUMS_ATTR, VmSums())
+        try:
+            yield
+        finally:
+            setattr(store, _SUMS_ATTR, kept)
+
+
+def vm_sums(store) -> VmSums:
+    s = getattr(store, _SUMS_ATTR, None)
+    if s is None:
+        s = VmSums()
+        setattr(store, _SUMS_ATTR, s)
+    return s
 
 
 def _module_strings() -> frozenset[str]:
