@@ -209,9 +209,13 @@ def test_resource_changes_feed_follows_writes(live, token):
     assert r.status_code == 200, r.text
     label_id = r.json()[0]["data"]["id"]
     feed = requests.get(url, auth=("root", "root"),
-                        params={"start_revision": int(before) + 1, "resource_type": "LABEL,VM"}).json()
+                        params={"start_revision": before, "resource_type": "LABEL,VM"}).json()
     created = [e for e in feed["data"] if e["resource_id"] == label_id and e["action"] == "CREATE"]
     assert created and created[0]["resource_type"] == "LABEL" and '"feed"' in created[0]["new_value"]
     assert int(feed["currentRevision"]) > int(before) >= int(feed["compactRevision"])
     only = requests.get(url, auth=("root", "root"), params={"resource_id": label_id, "limit": 1}).json()
     assert len(only["data"]) == 1 and only["data"][0]["resource_id"] == label_id
+    # a watcher polls again from the last revision it has seen: nothing is repeated
+    last = feed["data"][-1]["revision"]
+    again = requests.get(url, auth=("root", "root"), params={"start_revision": last}).json()
+    assert all(int(e["revision"]) > int(last) for e in again["data"])

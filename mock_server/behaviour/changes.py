@@ -1,7 +1,8 @@
 """`GET /resource-changes` (4.6.0+, Basic auth): the store's change feed.
 
 Every write of a world gets a revision; the last 10,000 changes are kept. Events are
-answered from `start_revision` (inclusive) on, filtered by `action`, `resource_type` (a
+answered after `start_revision` (exclusive: the Go SDK's watch client passes the revision of
+the last event it has seen, and must not get it again; without it, every kept event), filtered by `action`, `resource_type` (a
 comma-separated list of CloudTower type names such as `VM,HOST`) and `resource_id`, at most
 `limit` (1..1000, default 100). `compactRevision` is the newest revision no longer kept: a
 client behind it must list again. A world reset compacts everything before it.
@@ -43,7 +44,7 @@ def resource_changes(ctx: Ctx, args: dict):
     current = store.revision
     changes = list(store.changes)
     compact = changes[0][0] - 1 if changes else current
-    first = max(int(start), compact + 1) if start is not None else compact + 1
+    first = max(int(start) + 1, compact + 1) if start is not None else compact + 1
     data, last_seen = [], {}
     for rev, action, model, res_id, old, new, at in changes:
         prev = last_seen.get((model, res_id), "0")
