@@ -81,6 +81,7 @@ def build_machine(env: Env, result: SuiteResult, counter: Callable[[], int], log
             super().__init__()
             self.vms: dict[str, dict] = {}          # id -> {"name", "status", "description"}
             self.snapshots: dict[str, str] = {}     # snapshot id -> vm id
+            self.snap_descriptions: dict[str, str | None] = {}  # snapshot id -> the VM's description then
             self.lun_snapshots: dict[str, str] = {}  # id -> name
             self.broken = False
 
@@ -183,6 +184,7 @@ def build_machine(env: Env, result: SuiteResult, counter: Callable[[], int], log
                 sid = items[0]["data"]["id"]
                 safety.record("VmSnapshot", sid, name)
                 self.snapshots[sid] = vid
+                self.snap_descriptions[sid] = self.vms[vid]["description"]
 
         @precondition(lambda self: any(vm in self.vms and self.vms[vm]["status"] == "STOPPED"
                                        for vm in self.snapshots.values()))
@@ -190,7 +192,10 @@ def build_machine(env: Env, result: SuiteResult, counter: Callable[[], int], log
         def rollback_vm(self, data):
             sid = data.draw(st.sampled_from(sorted(s for s, vm in self.snapshots.items()
                                                    if vm in self.vms and self.vms[vm]["status"] == "STOPPED")))
-            self.mutate("rollback-vm", {"where": {"id": self.snapshots[sid]}, "data": {"snapshot_id": sid}})
+            vid = self.snapshots[sid]
+            if self.mutate("rollback-vm", {"where": {"id": vid}, "data": {"snapshot_id": sid}}) is not None:
+                # a rollback restores the VM's configuration as the snapshot froze it
+                self.vms[vid]["description"] = self.snap_descriptions.get(sid)
 
         @precondition(lambda self: self.snapshots)
         @rule(data=st.data())
