@@ -207,6 +207,16 @@ class _Reads:
             return [refs] if plan.many else refs
         return sorted(refs) if plan.many else min(refs)
 
+    def related_count(self, model: str, row: dict, field: str) -> int:
+        """How many rows a to-many relation holds (stored or derived), without listing them."""
+        plan = self.plans[model].get(field)
+        if plan is None:
+            return 0
+        if plan.stored:
+            return len(row.get(field) or ())
+        sm, sf = plan.inverse  # type: ignore[misc]
+        return len(members(self.tables[sm].rel_index[sf].get(row["id"])))
+
     def find_by(self, model: str, field: str, value: Any) -> list[dict]:
         t = self.tables[model]
         if field == "id":

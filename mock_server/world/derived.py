@@ -73,7 +73,7 @@ class Deriver:
     def values(self, store, model: str, row: dict) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f, rel in self.counts.get(model, {}).items():
-            out[f] = len(store.related_ids(model, row, rel) or ())
+            out[f] = store.related_count(model, row, rel)
         fn = getattr(self, "_" + model.lower(), None)
         if fn is not None:
             fn(store, row, out)
@@ -129,7 +129,7 @@ class Deriver:
             out["used_data_space"] = min(used, data)
         for f, rel in (("nic_count", "nics"), ("pmem_dimm_count", "pmem_dimms")):
             if rel in self.res["Host"].relations:
-                out[f] = len(store.related_ids("Host", row, rel) or ())
+                out[f] = store.related_count("Host", row, rel)
 
     def _sum_hosts(self, store, hosts: list[dict], out: dict) -> None:
         for f in CLUSTER_SUMS:
@@ -181,7 +181,7 @@ class Deriver:
         total = 0
         for rel, plan in r.relations.items():
             if plan.many:
-                total += len(store.related_ids("Label", row, rel) or ())
+                total += store.related_count("Label", row, rel)
         out["total_num"] = total
         if "vlans" in r.relations:
             vm = system = 0
