@@ -32,3 +32,26 @@ def served_app(app, numthreads: int):
         yield srv.api_url
     finally:
         srv.stop()
+
+
+def served_mock_fixtures(task_speed: float = 0):
+    """Module-scoped fixtures `mock` (a mock served over HTTP by the pytest plugin's
+    start_mock) and `api` (a requests session logged in to it). In a test module:
+    `mock, api = served_mock_fixtures(task_speed=0)`."""
+    import pytest
+    import requests
+
+    @pytest.fixture(scope="module")
+    def mock():
+        from mock_server.pytest_plugin import start_mock
+        m = start_mock(task_speed=task_speed)
+        yield m
+        m.stop()
+
+    @pytest.fixture(scope="module")
+    def api(mock):
+        s = requests.Session()
+        s.headers["Authorization"] = mock.token()
+        return s
+
+    return mock, api

@@ -20,22 +20,12 @@ from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from mock_server.pytest_plugin import start_mock  # noqa: E402
+from helpers import served_mock_fixtures  # noqa: E402
 
 WAIT = 15
 
 
-@pytest.fixture(scope="module")
-def mock():
-    m = start_mock(task_speed=1)
-    yield m
-    m.stop()
-
-
-@pytest.fixture(scope="module")
-def api(mock):
-    s = requests.Session()
-    s.headers["Authorization"] = mock.token()
-    return s
+mock, api = served_mock_fixtures(task_speed=1)
 
 
 @pytest.fixture(scope="module")

@@ -12,21 +12,11 @@ import pytest
 import requests
 
 from mock_server.pytest_plugin import start_mock
+from helpers import served_mock_fixtures
 from rfb_client import RfbClient, RfbRefused, WsError, WsSocket
 
 
-@pytest.fixture(scope="module")
-def mock():
-    m = start_mock(task_speed=0)
-    yield m
-    m.stop()
-
-
-@pytest.fixture(scope="module")
-def api(mock):
-    s = requests.Session()
-    s.headers["Authorization"] = mock.token()
-    return s
+mock, api = served_mock_fixtures(task_speed=0)
 
 
 def running_vm(mock, api, skip=0):
