@@ -4,7 +4,6 @@ console links, status, namespace creation; bad input gets a 4xx with a message."
 
 from __future__ import annotations
 
-import pytest
 import requests
 
 from mock_server.pytest_plugin import start_mock
