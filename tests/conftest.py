@@ -5,13 +5,14 @@ contract (an after-request hook records violations; the session fails on any).""
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
 
 import orjson
 import pytest
+
+from mock_server.contract.validate import ValidationError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 
-import orjson
 import pytest
 
 from mock_server.app import create_app

@@ -9,7 +9,6 @@ was lost or resurrected."""
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time

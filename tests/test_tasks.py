@@ -3,7 +3,6 @@ ResourceLocked and entityAsyncStatus through the HTTP layer, and many tasks chea
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest

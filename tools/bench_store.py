@@ -13,7 +13,6 @@ import argparse
 import functools
 import http.client
 import json
-import os
 import socket
 import subprocess
 import sys

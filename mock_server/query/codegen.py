@@ -15,7 +15,7 @@ source's getter.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 _OP_EXPR = {
     "eq": "{x} == {v}", "not": "{x} != {v}", "in": "{x} in {v}", "not_in": "{x} not in {v}",
