@@ -143,3 +143,19 @@ def api_client(live):
     resp = UserApi(client).login(LoginInput(username="root", password="root", source=UserSource.LOCAL))
     client.configuration.api_key["Authorization"] = resp.data.token
     return client
+
+
+# An in-process app (SDK contract, instant tasks) and a root login for it: tests that drive the
+# app with Flask's test client (admin API, stubs, logins) share these; a module that needs
+# another app defines its own `app`.
+@pytest.fixture(scope="module")
+def app(sdk_contract):
+    from mock_server.app import create_app
+    from mock_server.state import MockConfig
+    return create_app(MockConfig(task_speed=0), contract=sdk_contract)
+
+
+@pytest.fixture(scope="module")
+def auth(app):
+    r = app.test_client().post("/v2/api/login", json={"username": "root", "password": "root"})
+    return {"Authorization": r.json["data"]["token"]}

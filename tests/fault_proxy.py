@@ -18,12 +18,8 @@ API = "/v2/api"
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 
 
-@dataclass
-class Req:
-    op: str | None            # "/get-vms" for API calls
-    path: str
-    method: str
-    headers: dict[str, str]
+class _JsonBody:
+    """A message whose `body` holds JSON bytes."""
     body: bytes
 
     def json(self) -> Any:
@@ -37,19 +33,19 @@ class Req:
 
 
 @dataclass
-class Resp:
+class Req(_JsonBody):
+    op: str | None            # "/get-vms" for API calls
+    path: str
+    method: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Resp(_JsonBody):
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
-
-    def json(self) -> Any:
-        try:
-            return orjson.loads(self.body) if self.body else None
-        except orjson.JSONDecodeError:
-            return None
-
-    def set_json(self, v: Any) -> None:
-        self.body = orjson.dumps(v)
 
 
 @dataclass

@@ -13,11 +13,6 @@ from mock_server.app import create_app
 from mock_server.state import MockConfig
 
 
-@pytest.fixture(scope="module")
-def app(sdk_contract):
-    return create_app(MockConfig(task_speed=0), contract=sdk_contract)
-
-
 @pytest.fixture
 def client(app):
     c = app.test_client()
@@ -25,12 +20,6 @@ def client(app):
     c.delete("/_mock/faults")
     c.delete("/_mock/journal")
     return c
-
-
-@pytest.fixture(scope="module")
-def auth(app):
-    r = app.test_client().post("/v2/api/login", json={"username": "root", "password": "root"})
-    return {"Authorization": r.json["data"]["token"]}
 
 
 def labels(client, auth, ns=None, key="admin-test"):

@@ -11,11 +11,6 @@ from mock_server.app import create_app
 from mock_server.state import MockConfig
 
 
-@pytest.fixture(scope="module")
-def app(sdk_contract):
-    return create_app(MockConfig(task_speed=0), contract=sdk_contract)
-
-
 @pytest.fixture
 def client(app):
     c = app.test_client()

@@ -12,11 +12,6 @@ from mock_server.state import MockConfig
 from mock_server.stubs import json_subset
 
 
-@pytest.fixture(scope="module")
-def app(sdk_contract):
-    return create_app(MockConfig(task_speed=0), contract=sdk_contract)
-
-
 @pytest.fixture
 def client(app):
     c = app.test_client()
@@ -24,12 +19,6 @@ def client(app):
     c.delete("/_mock/stubs")
     c.delete("/_mock/journal")
     return c
-
-
-@pytest.fixture(scope="module")
-def auth(app):
-    r = app.test_client().post("/v2/api/login", json={"username": "root", "password": "root"})
-    return {"Authorization": r.json["data"]["token"]}
 
 
 def stub(client, **spec):
