@@ -5,7 +5,7 @@ SQL's three-valued logic is kept by generating two expressions per node: T (the 
 TRUE) and F (the node is FALSE); UNKNOWN is neither. AND is TRUE when every part is TRUE and
 FALSE when one is FALSE, OR the other way round, NOT swaps T and F, and a comparison is
 TRUE/FALSE only for a non-null stored value. The comparison domains (collation keys,
-numbers, instants) are the same `_cmp_parts` the closures use, so answers are identical.
+numbers, instants) are the same `cmp_parts` the closures use, so answers are identical.
 
 Relation filters are the id sets (SQL subselects) the binder computes once per query; the
 generated code tests membership. Stored values are read inline as ``r.get(name)`` when the
@@ -16,6 +16,9 @@ source's getter.
 from __future__ import annotations
 
 from typing import Any
+
+from .domains import cmp_parts
+from .plan import NOCOND, node_cost, not_
 
 _OP_EXPR = {
     "eq": "{x} == {v}", "not": "{x} != {v}", "in": "{x} in {v}", "not_in": "{x} not in {v}",
@@ -69,14 +72,13 @@ class _Gen:
         return self.node(model, node, True)
 
     def node(self, model: str, node: tuple, want: bool) -> str:
-        from .engine import NOCOND, _cmp_parts, _cost, _not
         kind = node[0]
         if node is NOCOND:
             return "True" if want else "False"
         if kind == "const":
             return "True" if node[1] is want else "False"
         if kind in ("and", "or"):
-            parts = sorted(node[1], key=_cost) if kind == "and" else node[1]
+            parts = sorted(node[1], key=node_cost) if kind == "and" else node[1]
             joiner = " and " if (kind == "and") == want else " or "
             return "(" + joiner.join(self.node(model, p, want) for p in parts) + ")"
         if kind == "not":
@@ -86,7 +88,7 @@ class _Gen:
             return f"({self.value(model, node[1].name)} is {'' if is_null else 'not '}None)"
         if kind == "cmp":
             _, f, op, value = node
-            norm, v = _cmp_parts(f, op, value)
+            norm, v = cmp_parts(f, op, value)
             x = self.var()
             expr = _OP_EXPR[op].format(x=x, v=self.const(v))
             head = f"({x} := {self.value(model, f.name)}) is not None"
@@ -109,7 +111,7 @@ class _Gen:
             s = self.const(self.b.id_set(r.target, node[2]))
             expr = f"(not ({x} := {get}) or {s}.isdisjoint({x}))"
         elif kind == "every":
-            s = self.const(self.b.id_set(r.target, _not(node[2])))
+            s = self.const(self.b.id_set(r.target, not_(node[2])))
             expr = f"(not ({x} := {get}) or {s}.isdisjoint({x}))"
         else:
             raise AssertionError(f"unknown plan node {kind}")
