@@ -1,0 +1,102 @@
+"""A VM's devices: disks -> volumes -> iSCSI LUNs in its cluster's datastore target, an
+optional CD-ROM holding one of the cluster's ISOs, and NICs on the cluster's VLANs."""
+
+from __future__ import annotations
+
+from .build_base import BuilderBase
+from .scenario import VmSpec
+from .values import GiB, mac, uuid4
+from .vm_kit import VmKit
+from .vocab import DISK_GIB
+
+
+class VmDeviceBuilder(BuilderBase):
+    def _vm_disks(self, kit: VmKit, ctx: dict, vm: dict, spec: VmSpec | None, windows: bool) -> list[tuple]:
+        """Disks -> volumes -> LUNs in the cluster's datastore target; (index, size, volume id,
+        LUN id) per disk. Sets the VM's size."""
+        rng, mint = self.rng, self.mint
+        choice, ts_pool = rng.choice, self.pools.timestamps
+        name, vid, cid = vm["name"], vm["id"], ctx["row"]["id"]
+        lun_rows, vol_rows, disk_rows = (self.rows.get(m) for m in ("IscsiLun", "VmVolume", "VmDisk"))
+        ndisks = spec.disks if spec is not None and spec.disks is not None else self.sc.disks_per_vm
+        bus = kit.bus_s if windows else kit.bus_v
+        total = 0
+        disks = []
+        for d in range(ndisks):
+            size = (40 if d == 0 else choice(DISK_GIB)) * GiB
+            total += size
+            vol_id = lun_id = None
+            if kit.has_lun and ctx.get("target"):
+                ctx["lun_seq"] += 1
+                lun = self.lun_tpl.copy()
+                lun_id = mint()
+                lun.update(id=lun_id, name=f"{name}-disk{d + 1}", local_id=uuid4(rng),
+                           zbs_volume_id=uuid4(rng), lun_id=ctx["lun_seq"], assigned_size=size,
+                           local_created_at=vm.get("local_created_at") or choice(ts_pool))
+                lun_rows[lun_id] = lun
+                kit.link_lun_target(lun, ctx["target"]["id"])
+            if kit.has_vol:
+                vol = kit.vol_tpl.copy()
+                vol_id = mint()
+                vol.update(id=vol_id, name=f"{name}-disk{d + 1}", local_id=uuid4(rng),
+                           path=f"iscsi://{ctx['iqn']}/{ctx['lun_seq']}", size=size,
+                           local_created_at=vm.get("local_created_at") or choice(ts_pool))
+                vol_rows[vol_id] = vol
+                kit.link_vol_cluster(vol, cid)
+                kit.link_vol_lun(vol, lun_id)
+            if kit.has_disk:
+                disk = kit.disk_tpl.copy()
+                disk.update(id=mint(), type=kit.t_disk, bus=bus, boot=d + 1, key=d,
+                            device=("sd" if bus == kit.bus_s else "vd") + "abcdefghijklmnopqrstuvwxyz"[d % 26])
+                disk_rows[disk["id"]] = disk
+                kit.link_disk_vm(disk, vid)
+                kit.link_disk_vol(disk, vol_id)
+            disks.append((d, size, vol_id, lun_id))
+        if "size" in kit.vm_props:
+            vm["size"] = total
+        if "provisioned_size" in kit.vm_props:
+            vm["provisioned_size"] = total
+        return disks
+
+    def _vm_cdrom(self, kit: VmKit, ctx: dict, vm: dict, spec: VmSpec | None, ndisks: int,
+                  windows: bool) -> dict | None:
+        """An optional CD-ROM after the disks; the ISO image it holds (or None)."""
+        rand = self.rng.random
+        cdrom = spec.cdrom if spec is not None and spec.cdrom is not None else rand() < self.sc.cdrom_fraction
+        if not (cdrom and kit.has_disk):
+            return None
+        disk = kit.disk_tpl.copy()
+        disk.update(id=self.mint(), type=kit.t_cd, bus=kit.bus_i or (kit.bus_s if windows else kit.bus_v),
+                    boot=ndisks + 1, key=ndisks, device="hdc")
+        self.rows["VmDisk"][disk["id"]] = disk
+        kit.link_disk_vm(disk, vm["id"])
+        if ctx["isos"] and rand() < 0.7:
+            cd_image = self.rng.choice(ctx["isos"])
+            kit.link_disk_img(disk, cd_image["id"])
+            return cd_image
+        return None
+
+    def _vm_nics(self, kit: VmKit, ctx: dict, vm: dict, spec: VmSpec | None, k: int, ip: str,
+                 running: bool) -> list[tuple]:
+        """The VM's NICs, the first on the cluster's default VLAN; (index, row, VLAN) per NIC."""
+        rng = self.rng
+        nics = []
+        nnics = spec.nics if spec is not None and spec.nics is not None else self.sc.nics_per_vm
+        if not kit.has_nic:
+            return nics
+        o2 = ctx["o2"]
+        vlans = ctx["vlans"]
+        for n in range(nnics):
+            vlan = vlans[0] if n == 0 or len(vlans) == 1 else rng.choice(vlans)
+            nic = kit.nic_tpl.copy()
+            nic_ip = ip if n == 0 else f"172.{16 + n % 16}.{(k // 250) % 256}.{k % 250 + 5}"
+            nic.update(id=self.mint(), local_id=uuid4(rng), mac_address=mac(rng),
+                       ip_address=nic_ip if running else "", gateway=f"10.{64 + o2 % 64}.0.1",
+                       order=n, interface_id=f"eth{n}")
+            for key in kit.nic_drop:
+                nic.pop(key, None)
+            self.rows["VmNic"][nic["id"]] = nic
+            kit.link_nic_vm(nic, vm["id"])
+            kit.link_nic_vlan(nic, vlan["id"] if vlan else None)
+            nics.append((n, nic, vlan))
+        return nics
