@@ -86,7 +86,7 @@ class StoreSource:
                 if type(s) is str:
                     out.add(s)
                 else:
-                    out |= s
+                    out.update(s)
             return out
         # derived: rows of `model` whose id appears in the stored side's field of the targets
         sm, sf = plan.inverse  # type: ignore[misc]

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from .build_base import BuilderBase
 from .scenario import VmSpec
-from .values import GiB, mac, uuid4
+from .values import mac, uuid4
 from .vm_kit import VmKit
-from .vocab import DISK_GIB
 
 
 class VmDeviceBuilder(BuilderBase):
@@ -23,14 +22,15 @@ class VmDeviceBuilder(BuilderBase):
         total = 0
         disks = []
         for d in range(ndisks):
-            size = (40 if d == 0 else choice(DISK_GIB)) * GiB
+            dname = f"{name}-disk{d + 1}"          # one string for the LUN and the volume
+            size = kit.first_disk if d == 0 else choice(kit.disk_sizes)
             total += size
             vol_id = lun_id = None
             if kit.has_lun and ctx.get("target"):
                 ctx["lun_seq"] += 1
                 lun = self.lun_tpl.copy()
                 lun_id = mint()
-                lun.update(id=lun_id, name=f"{name}-disk{d + 1}", local_id=uuid4(rng),
+                lun.update(id=lun_id, name=dname, local_id=uuid4(rng),
                            zbs_volume_id=uuid4(rng), lun_id=ctx["lun_seq"], assigned_size=size,
                            local_created_at=vm.get("local_created_at") or choice(ts_pool))
                 lun_rows[lun_id] = lun
@@ -38,7 +38,7 @@ class VmDeviceBuilder(BuilderBase):
             if kit.has_vol:
                 vol = kit.vol_tpl.copy()
                 vol_id = mint()
-                vol.update(id=vol_id, name=f"{name}-disk{d + 1}", local_id=uuid4(rng),
+                vol.update(id=vol_id, name=dname, local_id=uuid4(rng),
                            path=f"iscsi://{ctx['iqn']}/{ctx['lun_seq']}", size=size,
                            local_created_at=vm.get("local_created_at") or choice(ts_pool))
                 vol_rows[vol_id] = vol
@@ -47,11 +47,12 @@ class VmDeviceBuilder(BuilderBase):
             if kit.has_disk:
                 disk = kit.disk_tpl.copy()
                 disk.update(id=mint(), type=kit.t_disk, bus=bus, boot=d + 1, key=d,
-                            device=("sd" if bus == kit.bus_s else "vd") + "abcdefghijklmnopqrstuvwxyz"[d % 26])
+                            device=kit.device(bus == kit.bus_s, d))
                 disk_rows[disk["id"]] = disk
                 kit.link_disk_vm(disk, vid)
                 kit.link_disk_vol(disk, vol_id)
             disks.append((d, size, vol_id, lun_id))
+        total = kit.shared(total)
         if "size" in kit.vm_props:
             vm["size"] = total
         if "provisioned_size" in kit.vm_props:
@@ -91,8 +92,8 @@ class VmDeviceBuilder(BuilderBase):
             nic = kit.nic_tpl.copy()
             nic_ip = ip if n == 0 else f"172.{16 + n % 16}.{(k // 250) % 256}.{k % 250 + 5}"
             nic.update(id=self.mint(), local_id=uuid4(rng), mac_address=mac(rng),
-                       ip_address=nic_ip if running else "", gateway=f"10.{64 + o2 % 64}.0.1",
-                       order=n, interface_id=f"eth{n}")
+                       ip_address=nic_ip if running else "", gateway=kit.gateway(o2),
+                       order=n, interface_id=kit.interface(n))
             for key in kit.nic_drop:
                 nic.pop(key, None)
             self.rows["VmNic"][nic["id"]] = nic

@@ -9,7 +9,7 @@ from .build_vm_devices import VmDeviceBuilder
 from .scenario import ScenarioError, VmSpec
 from .values import GiB, uuid4
 from .vm_kit import VmKit
-from .vocab import CPU_SHAPES, LINUX_OS, MEM_GIB, VM_ENVS, VM_ROLES, WIN_OS
+from .vocab import CPU_SHAPES, LINUX_OS, VM_ENVS, VM_ROLES, WIN_OS
 
 
 class VmBuilder(VmDeviceBuilder):
@@ -99,7 +99,7 @@ class VmBuilder(VmDeviceBuilder):
         cpu = kit.cpu_pool.get((sockets, cores))
         if cpu is None:
             cpu = kit.cpu_pool[(sockets, cores)] = {**kit.cpu_pool[CPU_SHAPES[0]], "sockets": sockets, "cores": cores}
-        mem = choice(MEM_GIB) * GiB
+        mem = choice(kit.mem_sizes)
         if spec is not None and spec.memory_gib:
             mem = int(spec.memory_gib * GiB)
         o2 = ctx["o2"]
@@ -122,8 +122,9 @@ class VmBuilder(VmDeviceBuilder):
             vm["last_shutdown_time"] = choice(ts_pool)
         for d in kit.vm_drop:
             vm.pop(d, None)
-        for d in [key for key, v in vm.items() if v is None]:
-            del vm[d]
+        for d in kit.vm_nullable:           # the template's None values are gone already
+            if vm.get(d, 0) is None:
+                del vm[d]
         vid = vm["id"] = self.mint()
         self.rows["Vm"][vid] = vm
         kit.link_vm_cluster(vm, ctx["row"]["id"])

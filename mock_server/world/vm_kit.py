@@ -5,7 +5,13 @@ of the relations a VM build writes."""
 
 from __future__ import annotations
 
-from .vocab import CPU_SHAPES
+from .values import GiB
+from .vocab import CPU_SHAPES, DISK_GIB, MEM_GIB
+
+# The fields `VmBuilder._new_vm` sets on every VM.
+VM_FIELDS = frozenset(("name", "local_id", "status", "vcpu", "cpu", "memory", "ips", "node_ip", "guest_os_type",
+                       "os", "firmware", "ha", "win_opt", "vm_tools_status", "vm_tools_version", "hostname",
+                       "local_created_at", "description"))
 
 
 class VmKit:
@@ -26,6 +32,11 @@ class VmKit:
                                          "node_ip", "firmware", "ha", "vm_tools_status", "memory_usage",
                                          "cpu_usage", "last_shutdown_time", "cloud_init_supported")
                              if k not in vm_props)
+        # The template's None values (and fields the contract lacks) would be dropped from each
+        # VM: drop them once here; only the enum fields set per VM can still be None.
+        for k in [k for k, v in self.vm_tpl.items() if (v is None or k in self.vm_drop) and k not in VM_FIELDS]:
+            del self.vm_tpl[k]
+        self.vm_nullable = ("status", "guest_os_type", "firmware", "vm_tools_status")
         self.st = {s: b.enum("Vm", "status", s) for s in ("RUNNING", "STOPPED", "SUSPENDED")}
         self.tools = {s: b.enum("Vm", "vm_tools_status", s) for s in ("RUNNING", "NOT_RUNNING", "NOT_INSTALLED")}
         self.fw_bios, self.fw_uefi = b.enum("Vm", "firmware", "BIOS"), b.enum("Vm", "firmware", "UEFI")
@@ -38,6 +49,10 @@ class VmKit:
             obj.update(sockets=s, cores=c)
             self.cpu_pool[(s, c)] = obj
         self.descriptions = ("",) * 6 + tuple(P.sentences[:10])
+        # Values repeated over the VMs are one object each (sizes, device names, gateways).
+        self.mem_sizes = tuple(g * GiB for g in MEM_GIB)
+        self.first_disk, self.disk_sizes = 40 * GiB, tuple(g * GiB for g in DISK_GIB)
+        self._shared: dict = {}
         self.link_vm_cluster, self.link_vm_host = b.linker("Vm", "cluster"), b.linker("Vm", "host")
         self.link_vm_folder = b.linker("Vm", "folder")
         self.link_vm_group = b.linker("Vm", "vm_placement_group")
@@ -77,3 +92,17 @@ class VmKit:
         self.nic_drop = tuple(k for k in ("local_id", "mac_address", "ip_address", "gateway", "order", "interface_id")
                               if k not in nic_props)
         self.link_nic_vm, self.link_nic_vlan = b.linker("VmNic", "vm"), b.linker("VmNic", "vlan")
+
+    def shared(self, value):
+        """One object for equal values (a size repeated over many rows)."""
+        return self._shared.setdefault(value, value)
+
+    def device(self, scsi: bool, d: int) -> str:
+        """The guest device name of the d-th disk (sda / vda ...)."""
+        return self.shared(("sd" if scsi else "vd") + "abcdefghijklmnopqrstuvwxyz"[d % 26])
+
+    def gateway(self, o2: int) -> str:
+        return self.shared(f"10.{64 + o2 % 64}.0.1")
+
+    def interface(self, n: int) -> str:
+        return self.shared(f"eth{n}")
