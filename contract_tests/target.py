@@ -8,41 +8,20 @@ never touched, and everything created is deleted at the end (`cleanup`).
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import socket
-import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import requests
 
 from .exchange import Exchange
+from .safety import Safety, SafetyError, TargetError, is_local_host, is_read_only
+from .target_reads import TERMINAL_TASK_STATES, TargetReads
+
+__all__ = ["Target", "TargetError", "SafetyError", "Safety", "make_target", "load_target_contract",
+           "is_read_only", "is_local_host", "split_base_url", "API_PREFIX", "TERMINAL_TASK_STATES"]
 
 API_PREFIX = "/v2/api"
-TERMINAL_TASK_STATES = ("SUCCESSED", "FAILED")
-
-
-class TargetError(Exception):
-    """The target cannot be used (unreachable, login refused, ...), or a call failed.
-
-    `status` is the HTTP status when the target answered (a 4xx / 5xx), None when the
-    request never got an answer (a transport error: refused, reset, timed out)."""
-
-    def __init__(self, message: str, status: int | None = None, exchange: "Exchange | None" = None):
-        super().__init__(message)
-        self.status = status
-        self.exchange = exchange
-
-    @property
-    def transport(self) -> bool:
-        return self.status is None
-
-
-class SafetyError(Exception):
-    """A request the safety rules forbid (never sent)."""
 
 
 def split_base_url(url: str) -> tuple[str, str]:
@@ -55,61 +34,7 @@ def split_base_url(url: str) -> tuple[str, str]:
     return root, root + API_PREFIX
 
 
-def is_local_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        try:
-            ip = ipaddress.ip_address(socket.gethostbyname(host))
-        except (OSError, ValueError):
-            return False
-        # a name resolving to loopback is local too
-    return ip.is_loopback
-
-
-@dataclass
-class Safety:
-    allow_mutations: bool = False
-    prefix: str = "ctm-"
-    max_created: int = 10
-    protect: list[str] = field(default_factory=list)
-    created: list[tuple[str, str, str]] = field(default_factory=list)   # (resource, id, name)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __post_init__(self):
-        self._protect = [re.compile(p) for p in self.protect]
-
-    def is_protected(self, name: str | None) -> bool:
-        return bool(name) and any(p.search(name) for p in self._protect)
-
-    def check_mutation(self, op: str) -> None:
-        if not self.allow_mutations:
-            raise SafetyError(f"{op}: mutations are not allowed against this target (use --allow-mutations)")
-
-    def name(self, stem: str) -> str:
-        n = stem if stem.startswith(self.prefix) else self.prefix + stem
-        if self.is_protected(n):
-            raise SafetyError(f"name {n!r} matches a --protect pattern")
-        return n
-
-    def reserve(self, n: int = 1) -> None:
-        with self._lock:
-            if len(self.created) + n > self.max_created:
-                raise SafetyError(f"creation budget exhausted ({self.max_created}; raise --max-created)")
-
-    def record(self, resource: str, rid: str, name: str) -> None:
-        with self._lock:
-            self.created.append((resource, rid, name))
-
-    def owns(self, name: str | None) -> bool:
-        return bool(name) and name.startswith(self.prefix) and not self.is_protected(name)
-
-
-class Target:
+class Target(TargetReads):
     """One CloudTower API endpoint with an authenticated session."""
 
     def __init__(self, base_url: str, *, token: str | None = None, username: str | None = None,
@@ -212,68 +137,6 @@ class Target:
             raise TargetError(f"{op}: HTTP 200 with a body that is not JSON: {r.text[:200]}", status=200,
                               exchange=self.last) from e
 
-    # ------------------------------------------------------------------- reads
-    def list_all(self, op: str, where: dict | None = None, page: int = 500, limit: int = 20000) -> list[dict]:
-        """Every record of a standard list query, paginated with first/after. A page that
-        brings nothing new ends it (a target that ignores `after` would loop forever)."""
-        out: list[dict] = []
-        seen: set = set()
-        after = None
-        while True:
-            body: dict[str, Any] = {"first": page}
-            if where:
-                body["where"] = where
-            if after:
-                body["after"] = after
-            chunk = self.call(op, body)
-            if not isinstance(chunk, list):
-                raise TargetError(f"{op}: HTTP 200 with a body that is not a list", status=200, exchange=self.last)
-            fresh = [x for x in chunk if isinstance(x, dict) and x.get("id") not in seen]
-            out.extend(fresh)
-            seen.update(x.get("id") for x in fresh)
-            if len(chunk) < page or len(out) >= limit or not fresh:
-                return out
-            after = chunk[-1]["id"]
-
-    def served_contract_doc(self) -> dict | None:
-        """The OpenAPI document the target serves at /v2/api/openapi.json, if any."""
-        if self._served_doc is False:
-            doc = None
-            try:
-                r = self.session.get(self.url("openapi.json"), timeout=self.timeout)
-                if r.status_code == 200:
-                    d = r.json()
-                    if isinstance(d, dict) and "paths" in d and "components" in d:
-                        doc = d
-            except (requests.RequestException, ValueError):
-                doc = None
-            self._served_doc = doc
-        return self._served_doc  # type: ignore[return-value]
-
-    @property
-    def is_mock(self) -> bool:
-        """The mock serves its contract; a real CloudTower does not."""
-        return self.served_contract_doc() is not None
-
-    # ------------------------------------------------------------------- tasks
-    def wait_tasks(self, task_ids: list[str], timeout: float = 60.0, interval: float = 0.2) -> dict[str, dict]:
-        """Poll get-tasks until every task ended; returns {id: task}."""
-        pending = {t for t in task_ids if t}
-        done: dict[str, dict] = {}
-        deadline = time.monotonic() + timeout
-        while pending:
-            tasks = self.call("get-tasks", {"where": {"id_in": sorted(pending)}})
-            for t in tasks:
-                if t.get("status") in TERMINAL_TASK_STATES:
-                    done[t["id"]] = t
-                    pending.discard(t["id"])
-            if not pending:
-                break
-            if time.monotonic() > deadline:
-                raise TargetError(f"tasks did not finish within {timeout:.0f}s: {sorted(pending)}")
-            time.sleep(interval)
-        return done
-
 
 def make_target(args, url: str | None = None, username=None, password=None, source=None, token=None,
                 label: str | None = None):
@@ -290,11 +153,6 @@ def make_target(args, url: str | None = None, username=None, password=None, sour
                   password=password if password is not None else args.password,
                   source=source if source is not None else args.source,
                   timeout=args.timeout, safety=safety, label=label)
-
-
-def is_read_only(op: str) -> bool:
-    op = op.lstrip("/")
-    return op.startswith("get-") or op in ("login", "openapi.json")
 
 
 def load_target_contract(target: Target | None, spec: str | None = None):
