@@ -223,6 +223,8 @@ def serve(args) -> int:
     tls = _tls(args)                   # flag errors first, before the slow part
     if isinstance(tls, int):
         return tls
+    from .memory import tune_malloc
+    tune_malloc()                      # before the world is built (see memory.py)
     t0 = time.perf_counter()
     try:
         contract = load_contract(config.spec)

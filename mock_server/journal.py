@@ -466,7 +466,7 @@ class JournalMiddleware:
             entry["raw_response"] = data[:cut]
             entry["response_cut"] = True
         else:
-            entry["raw_response"] = data
+            entry["raw_response"] = bytes(memoryview(data))   # its own size (orjson's output is 8 KiB+)
 
     def _add(self, entry: dict, tee: "_Tee | None") -> None:
         if tee is not None and tee.total:

@@ -21,6 +21,12 @@ from .table import members
 RENDER_CACHE_BYTES = 96 * 1024 * 1024      # dropped whole when it grows past this
 
 
+def compact(data: bytes) -> bytes:
+    """`data` in a block of its own size. orjson's output keeps the buffer it was written in
+    (8 KiB at least): 100,000 cached ~900-byte rows held 800 MiB instead of 90."""
+    return bytes(memoryview(data))
+
+
 class Renderer:
     """Compiles, per model, a function row -> response dict over a store's current state."""
 
@@ -126,6 +132,7 @@ class RenderCache:
             return data                     # rendered from a row that is not current, or untracked
         if self.size + len(data) > RENDER_CACHE_BYTES:
             self.clear()
+        data = compact(data)
         self.data[key] = data
         self.size += len(data)
         return data
