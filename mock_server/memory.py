@@ -13,7 +13,6 @@ Nothing here changes an answer; on a libc without `mallopt` (musl, macOS) it doe
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
@@ -24,8 +23,7 @@ TRIM_THRESHOLD = 1024 * 1024
 def tune_malloc() -> bool:
     """Fix glibc's mmap and trim thresholds; True when applied."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt     # the C library the interpreter is linked with
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
