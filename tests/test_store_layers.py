@@ -113,6 +113,72 @@ def test_render_cache_follows_writes_of_related_rows(seeded):
     assert js("Vm", vm["id"])["name"] == vm["name"]
 
 
+
+def test_a_write_no_projection_shows_keeps_the_referrers_renderings(seeded):
+    """A cluster's counters change on every VM write; the VMs show only the cluster's id and
+    name, so their renderings stay cached (and true), while a rename drops them."""
+    s = fresh(seeded)
+    vm, cluster = vm_and_cluster(s)
+    s.render_json("Vm", s.get("Vm", vm["id"]))
+    key = ("Vm", vm["id"])
+    assert key in s.json_cache.data
+    s.update("Cluster", cluster["id"], {"vm_num": (cluster.get("vm_num") or 0) + 1, "description": "x"})
+    assert key in s.json_cache.data                              # not shown by the VM: kept
+    assert s.render_json("Vm", s.get("Vm", vm["id"])) == orjson.dumps(s.render("Vm", s.get("Vm", vm["id"])))
+    s.update("Cluster", cluster["id"], {"name": "renamed-for-the-vms"})
+    assert key not in s.json_cache.data                          # shown: dropped
+    assert orjson.loads(s.render_json("Vm", s.get("Vm", vm["id"])))["cluster"]["name"] == "renamed-for-the-vms"
+
+
+def test_cached_renderings_never_go_stale_under_random_writes(seeded):
+    """Every cached rendering equals a fresh one after random writes of every kind: scalar
+    fields, names that projections show, relations moved, rows inserted and deleted."""
+    import random
+    s = fresh(seeded)
+    rng = random.Random(7)
+    models = ("Vm", "Host", "Cluster", "VmDisk", "VmVolume", "VmNic", "Vlan", "Label")
+    models = [m for m in models if m in s.tables and s.count(m)]
+
+    def render_all():
+        for m in models:
+            for row in s.all(m):
+                s.render_json(m, row)
+
+    render_all()
+    for step in range(300):
+        m = rng.choice(models)
+        rows = s.all(m)
+        if not rows:
+            continue
+        row = rng.choice(rows)
+        plans = s.plans[m]
+        choice = rng.random()
+        if choice < 0.35:
+            s.update(m, row["id"], {"name": f"n{step}"})
+        elif choice < 0.6:
+            scalars = [k for k, v in row.items() if k not in plans and isinstance(v, (int, str)) and k != "id"]
+            if scalars:
+                k = rng.choice(scalars)
+                s.update(m, row["id"], {k: (row[k] + 1) if isinstance(row[k], int) else row[k] + "x"})
+        elif choice < 0.85:
+            rels = [f for f, p in plans.items() if p.stored and not p.many and s.count(p.target)]
+            if rels:
+                f = rng.choice(rels)
+                targets = s.all(plans[f].target)
+                if targets:
+                    s.update(m, row["id"], {f: rng.choice(targets)["id"]})
+        elif choice < 0.93:
+            s.insert(m, {**row, "id": None, "name": f"copy{step}"})
+        else:
+            s.delete(m, row["id"])
+        if step % 25 == 0:
+            render_all()
+        for (model, rid), data in list(s.json_cache.data.items()):
+            current = s.get(model, rid)
+            assert current is not None, (model, rid)
+            assert data == orjson.dumps(s.render(model, current)), (step, model, rid)
+
+
 BODIES = [
     {"where": {"name_contains": "zzzz-nothing"}},
     {"where": {"status": "RUNNING", "vcpu_gte": 2}},

@@ -108,17 +108,22 @@ class RenderCache:
         self.store = store
         self.data: dict[tuple[str, str], bytes] = {}
         self.size = 0
-        # model -> [(referring model, field)] of stored relations pointing at it
-        self._referrers: dict[str, list[tuple[str, str]]] = {}
-        # model -> [(stored field, target model)] whose target derives a relation from it
-        self._derived_targets: dict[str, list[tuple[str, str]]] = {}
+        contract = store.contract
+        # model -> [(referring model, field, fields of model its projection shows)] of stored
+        # relations pointing at it
+        self._referrers: dict[str, list[tuple[str, str, frozenset[str] | None]]] = {}
+        # model -> [(stored field, target model, fields of model the target's derived
+        # relation shows)] whose target derives a relation from it
+        self._derived_targets: dict[str, list[tuple[str, str, frozenset[str] | None]]] = {}
         for m, plans in store.plans.items():
             for f, p in plans.items():
                 if p.stored:
-                    self._referrers.setdefault(p.target, []).append((m, f))
+                    shown = _shown_fields(contract, m, f)
+                    self._referrers.setdefault(p.target, []).append((m, f, shown))
                 elif p.inverse is not None:
                     sm, sf = p.inverse
-                    self._derived_targets.setdefault(sm, []).append((sf, m))
+                    shown = _shown_fields(contract, m, f)
+                    self._derived_targets.setdefault(sm, []).append((sf, m, shown))
 
     def get(self, model: str, row: dict) -> bytes:
         key = (model, row["id"])
@@ -147,18 +152,52 @@ class RenderCache:
             self.size -= len(data)
 
     def invalidate(self, model: str, rid: str, old: dict | None, new: dict | None) -> None:
+        """Drop what can show this change. A write that changes no field another row's
+        projection shows (a cluster's derived counters, a VM's description) leaves the
+        referrers' renderings alone: they do not show it."""
         if not self.data:
             return
         drop = self._drop
         drop(model, rid)
+        changed = _changed(old, new)
         tables = self.store.tables
-        for other, f in self._referrers.get(model, ()):
+        for other, f, shown in self._referrers.get(model, ()):
+            if shown is not None and changed is not None and changed.isdisjoint(shown):
+                continue
             for ref in list(members(tables[other].rel_index[f].get(rid))):
                 drop(other, ref)
-        for f, target in self._derived_targets.get(model, ()):
+        for f, target, shown in self._derived_targets.get(model, ()):
+            if (shown is not None and changed is not None and f not in changed
+                    and changed.isdisjoint(shown)):
+                continue                       # the same members, showing the same fields
             for row in (old, new):
                 v = row.get(f) if row is not None else None
                 if v is None:
                     continue
                 for t in (v if isinstance(v, list) else (v,)):
                     drop(target, t)
+
+
+def _changed(old: dict | None, new: dict | None) -> set[str] | None:
+    """The fields a write changed (None for an insert or a delete: everything)."""
+    if old is None or new is None:
+        return None
+    out = {k for k, v in new.items() if old.get(k, _MISSING) != v}
+    if len(old) > len(new) or not old.keys() <= new.keys():
+        out.update(old.keys() - new.keys())
+    return out
+
+
+_MISSING = object()
+
+
+def _shown_fields(contract: Contract, model: str, field: str) -> frozenset[str] | None:
+    """The fields of the target that `model`'s projection of relation `field` shows (None
+    when unknown: every change then counts)."""
+    res = contract.resources.get(model)
+    if res is None:
+        return None
+    nested = res.nested_schema.get(field)
+    if not nested:
+        return frozenset(("id", "name"))
+    return frozenset(contract.properties({"$ref": "#/components/schemas/" + nested}))
