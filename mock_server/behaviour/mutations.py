@@ -237,32 +237,72 @@ def apply_links(ctx: Ctx, model: str, rid: str, links: list) -> None:
 def fill_required(ctx: Ctx, model: str, row: dict, depth: int = 0) -> dict:
     """Complete a row with every required field (scalars synthesised, required to-one
     relations pointed at an existing row, or a synthesised one)."""
-    res = ctx.contract.resources[model]
     store = ctx.store
     out = dict(row)
-    for fname in res.required:
-        if fname in out and out[fname] is not None:
+    for fname, kind, value in _fill_plan(ctx, model):
+        if out.get(fname) is not None:
             continue
-        if fname == "id":
-            continue
-        if fname in res.relations:
-            plan = store.plans[model].get(fname)
-            if plan is None or not plan.stored:
-                continue
-            if plan.many:
-                out[fname] = []
-                continue
-            target = plan.target
+        if kind == _CONST:
+            out[fname] = value
+        elif kind == _EMPTY_LIST:
+            out[fname] = []
+        elif kind == _SYNTH:
+            out[fname] = synth_value(ctx.contract, value, fname)
+        else:                                      # a required to-one relation: its target
+            target = value
             ids = store.tables[target].ordered_ids() if target in store.tables else []
             if ids:
                 out[fname] = ids[0]
             elif depth < 4 and target in ctx.contract.resources and target != model:
                 out[fname] = store.insert(target, fill_required(ctx, target, {}, depth + 1))["id"]
-            continue
-        out[fname] = synth_value(ctx.contract, res.properties.get(fname), fname)
-    if "name" in res.properties and not out.get("name") and "name" in res.required:
+    if "name" in ctx.contract.resources[model].properties and not out.get("name") \
+            and "name" in ctx.contract.resources[model].required:
         out["name"] = f"{model.lower()}-{store.mint()[-6:]}"
     return out
+
+
+_CONST, _EMPTY_LIST, _SYNTH, _RELATION = range(4)
+
+
+def _fill_plan(ctx: Ctx, model: str) -> list[tuple[str, int, Any]]:
+    """How `fill_required` fills each required field of `model`, worked out once per
+    contract: a constant (an enum's first value, 0, false, a plain empty string), a fresh
+    empty list, a value synthesised per row (times, UUIDs, names, objects), or a relation."""
+    contract = ctx.contract
+    plans = contract.__dict__.setdefault("_fill_plans", {})
+    plan = plans.get(model)
+    if plan is not None:
+        return plan
+    res = contract.resources[model]
+    store_plans = ctx.store.plans[model]
+    plan = []
+    for fname in res.required:
+        if fname == "id":
+            continue
+        if fname in res.relations:
+            sp = store_plans.get(fname)
+            if sp is None or not sp.stored:
+                continue
+            plan.append((fname, _EMPTY_LIST, None) if sp.many else (fname, _RELATION, sp.target))
+            continue
+        schema = res.properties.get(fname)
+        plan.append((fname, *_scalar_plan(contract, schema, fname)))
+    plans[model] = plan
+    return plan
+
+
+def _scalar_plan(contract, schema: dict | None, fname: str) -> tuple[int, Any]:
+    r = contract.resolve(schema) if isinstance(schema, dict) else {}
+    t = r.get("type")
+    if r.get("enum") or t in ("integer", "number", "boolean") or not isinstance(schema, dict):
+        return _CONST, synth_value(contract, schema, fname)
+    if t == "array" and not r.get("minItems"):
+        return _EMPTY_LIST, None
+    if t == "string":
+        a, b = synth_value(contract, schema, fname), synth_value(contract, schema, fname)
+        if a == b == "":                       # no time, counter or UUID in it
+            return _CONST, ""
+    return _SYNTH, schema
 
 
 def new_record(ctx: Ctx, model: str, params: dict, *, extra: dict | None = None, depth: int = 0) -> dict:

@@ -237,12 +237,20 @@ class Deriver:
             out = deps[target] = frozenset(out)
         return out
 
+    def relevant(self) -> frozenset[str]:
+        """The models a write of which can change a derived field: the models that have them,
+        and every model one of their derivations reads."""
+        out = self.__dict__.get("_relevant")
+        if out is None:
+            out = self._relevant = self.models.union(*(self.depends_on(m) for m in self.models))
+        return out
+
     def owners(self, store, model: str, old: dict | None, new: dict | None) -> set[tuple[str, str]]:
         """(model, id) of every row whose derived fields may change with this write: the row
         itself, and the rows its stored relations point at whose derivation reads `model`
         (a task's cluster is not recomputed for a task). An update of fields no derivation
         reads (a description) has none."""
-        if old is not None and new is not None and self._inert(old, new):
+        if model not in self.relevant() or (old is not None and new is not None and self._inert(old, new)):
             return set()
         out: set[tuple[str, str]] = set()
         plans = store.plans.get(model, {})
