@@ -173,6 +173,10 @@ def test_cached_renderings_never_go_stale_under_random_writes(seeded):
             s.delete(m, row["id"])
         if step % 25 == 0:
             render_all()
+        held = {}
+        for model, _ in s.json_cache.data:
+            held[model] = held.get(model, 0) + 1
+        assert held == {m: n for m, n in s.json_cache.cached.items() if n}
         for (model, rid), data in list(s.json_cache.data.items()):
             current = s.get(model, rid)
             assert current is not None, (model, rid)

@@ -108,6 +108,7 @@ class RenderCache:
         self.store = store
         self.data: dict[tuple[str, str], bytes] = {}
         self.size = 0
+        self.cached: dict[str, int] = {}            # model -> renderings held (0: nothing to drop)
         contract = store.contract
         # model -> [(referring model, field, fields of model its projection shows)] of stored
         # relations pointing at it
@@ -140,16 +141,19 @@ class RenderCache:
         data = compact(data)
         self.data[key] = data
         self.size += len(data)
+        self.cached[model] = self.cached.get(model, 0) + 1
         return data
 
     def clear(self) -> None:
         self.data = {}
         self.size = 0
+        self.cached = {}
 
     def _drop(self, model: str, rid: str) -> None:
         data = self.data.pop((model, rid), None)
         if data is not None:
             self.size -= len(data)
+            self.cached[model] -= 1
 
     def invalidate(self, model: str, rid: str, old: dict | None, new: dict | None) -> None:
         """Drop what can show this change. A write that changes no field another row's
@@ -157,16 +161,26 @@ class RenderCache:
         referrers' renderings alone: they do not show it."""
         if not self.data:
             return
+        cached = self.cached
         drop = self._drop
-        drop(model, rid)
-        changed = _changed(old, new)
+        if cached.get(model):
+            drop(model, rid)
+        changed = _UNKNOWN
         tables = self.store.tables
         for other, f, shown in self._referrers.get(model, ()):
+            if not cached.get(other):
+                continue
+            if changed is _UNKNOWN:
+                changed = _changed(old, new)
             if shown is not None and changed is not None and changed.isdisjoint(shown):
                 continue
             for ref in list(members(tables[other].rel_index[f].get(rid))):
                 drop(other, ref)
         for f, target, shown in self._derived_targets.get(model, ()):
+            if not cached.get(target):
+                continue
+            if changed is _UNKNOWN:
+                changed = _changed(old, new)
             if (shown is not None and changed is not None and f not in changed
                     and changed.isdisjoint(shown)):
                 continue                       # the same members, showing the same fields
@@ -176,6 +190,9 @@ class RenderCache:
                     continue
                 for t in (v if isinstance(v, list) else (v,)):
                     drop(target, t)
+
+
+_UNKNOWN = object()
 
 
 def _changed(old: dict | None, new: dict | None) -> set[str] | None:
