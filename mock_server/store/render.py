@@ -110,21 +110,21 @@ class RenderCache:
         self.size = 0
         self.cached: dict[str, int] = {}            # model -> renderings held (0: nothing to drop)
         contract = store.contract
-        # model -> [(referring model, field, fields of model its projection shows)] of stored
-        # relations pointing at it
-        self._referrers: dict[str, list[tuple[str, str, frozenset[str] | None]]] = {}
-        # model -> [(stored field, target model, fields of model the target's derived
-        # relation shows)] whose target derives a relation from it
-        self._derived_targets: dict[str, list[tuple[str, str, frozenset[str] | None]]] = {}
+        # model -> {referring model: [(field, fields of model its projection shows)]} of
+        # stored relations pointing at it
+        self._referrers: dict[str, dict[str, list[tuple[str, frozenset[str] | None]]]] = {}
+        # model -> {target: [(stored field, fields of model the target's derived relation
+        # shows)]} whose target derives a relation from it
+        self._derived_targets: dict[str, dict[str, list[tuple[str, frozenset[str] | None]]]] = {}
         for m, plans in store.plans.items():
             for f, p in plans.items():
                 if p.stored:
                     shown = _shown_fields(contract, m, f)
-                    self._referrers.setdefault(p.target, []).append((m, f, shown))
+                    self._referrers.setdefault(p.target, {}).setdefault(m, []).append((f, shown))
                 elif p.inverse is not None:
                     sm, sf = p.inverse
                     shown = _shown_fields(contract, m, f)
-                    self._derived_targets.setdefault(sm, []).append((sf, m, shown))
+                    self._derived_targets.setdefault(sm, {}).setdefault(m, []).append((sf, shown))
 
     def get(self, model: str, row: dict) -> bytes:
         key = (model, row["id"])
@@ -153,7 +153,11 @@ class RenderCache:
         data = self.data.pop((model, rid), None)
         if data is not None:
             self.size -= len(data)
-            self.cached[model] -= 1
+            n = self.cached[model] - 1
+            if n:
+                self.cached[model] = n
+            else:
+                del self.cached[model]
 
     def invalidate(self, model: str, rid: str, old: dict | None, new: dict | None) -> None:
         """Drop what can show this change. A write that changes no field another row's
@@ -163,35 +167,35 @@ class RenderCache:
             return
         cached = self.cached
         drop = self._drop
-        if cached.get(model):
+        if model in cached:
             drop(model, rid)
+        referrers = self._referrers.get(model) or _NONE
+        derived = self._derived_targets.get(model) or _NONE
         changed = _UNKNOWN
         tables = self.store.tables
-        for other, f, shown in self._referrers.get(model, ()):
-            if not cached.get(other):
-                continue
-            if changed is _UNKNOWN:
-                changed = _changed(old, new)
-            if shown is not None and changed is not None and changed.isdisjoint(shown):
-                continue
-            for ref in list(members(tables[other].rel_index[f].get(rid))):
-                drop(other, ref)
-        for f, target, shown in self._derived_targets.get(model, ()):
-            if not cached.get(target):
-                continue
-            if changed is _UNKNOWN:
-                changed = _changed(old, new)
-            if (shown is not None and changed is not None and f not in changed
-                    and changed.isdisjoint(shown)):
-                continue                       # the same members, showing the same fields
-            for row in (old, new):
-                v = row.get(f) if row is not None else None
-                if v is None:
+        for other in list(cached):             # the few models something is cached of
+            for f, shown in referrers.get(other, ()):
+                if changed is _UNKNOWN:
+                    changed = _changed(old, new)
+                if shown is not None and changed is not None and changed.isdisjoint(shown):
                     continue
-                for t in (v if isinstance(v, list) else (v,)):
-                    drop(target, t)
+                for ref in list(members(tables[other].rel_index[f].get(rid))):
+                    drop(other, ref)
+            for f, shown in derived.get(other, ()):
+                if changed is _UNKNOWN:
+                    changed = _changed(old, new)
+                if (shown is not None and changed is not None and f not in changed
+                        and changed.isdisjoint(shown)):
+                    continue                   # the same members, showing the same fields
+                for row in (old, new):
+                    v = row.get(f) if row is not None else None
+                    if v is None:
+                        continue
+                    for t in (v if isinstance(v, list) else (v,)):
+                        drop(other, t)
 
 
+_NONE: dict = {}
 _UNKNOWN = object()
 
 
