@@ -18,6 +18,7 @@ With `instant` set (``MockConfig.task_speed == 0``) every task completes on crea
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import re
@@ -36,6 +37,7 @@ CREATING, UPDATING, DELETING = "CREATING", "UPDATING", "DELETING"
 DEFAULT_DURATIONS = {"create": 0.6, "update": 0.3, "delete": 0.4, "action": 0.5, "get": 0.2}
 PENDING_FRACTION = 0.1          # share of a task's duration spent PENDING
 
+@functools.lru_cache(maxsize=1024)
 def typename_token(model: str) -> str:
     """`Vm` -> `VM`, `VmVolume` -> `VM_VOLUME` (the locked-resource type of ErrorBody.props)."""
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", model).upper()

@@ -13,6 +13,7 @@ from . import Ctx, operation
 from .mutations import (check_unlocked, locked_rows, not_found_id, respond, row_restorer, start_task,
                         where_rows)
 from .storage import has
+from .synth import new_uuid
 
 BIT_UNITS = {"bps": 1, "kbps": 10 ** 3, "mbps": 10 ** 6, "gbps": 10 ** 9, "tbps": 10 ** 12,
              "b": 1, "kb": 10 ** 3, "mb": 10 ** 6, "gb": 10 ** 9, "tb": 10 ** 12}
@@ -101,7 +102,7 @@ def prepare_nic(ctx: Ctx, vm: dict, params: dict, prefix: str) -> dict:
         raise bad_request(f"{prefix}connect_vlan_id: required for a {kind} NIC", f"{prefix}connect_vlan_id: 必填")
     props = ctx.contract.resources["VmNic"].properties
     row = {"vm": vm["id"], "vlan": changes.pop("vlan", None), "type": kind, "model": "VIRTIO", "enabled": True,
-           "mirror": False, "local_id": params.get("local_id") or str(uuid.uuid4()), "mac_address": new_mac(),
+           "mirror": False, "local_id": params.get("local_id") or new_uuid(), "mac_address": new_mac(),
            "ip_address": "", "gateway": "", "subnet_mask": ""}
     row.update(changes)
     return {k: v for k, v in row.items() if k in props or k == "vm"}

@@ -7,12 +7,13 @@ Leaf module of the VM behaviours: it imports nothing from vm.py, nics.py or disk
 
 from __future__ import annotations
 
-import uuid
+import os
 from typing import Any
 
 from ..errors import bad_request
 from . import Ctx
 from .mutations import fill_required, not_found_id
+from .synth import new_uuid
 
 UNITS = {"B": 1, "BYTE": 1, "KB": 1024, "KIB": 1024, "MB": 1024 ** 2, "MIB": 1024 ** 2, "GB": 1024 ** 3,
          "GIB": 1024 ** 3, "TB": 1024 ** 4, "TIB": 1024 ** 4, "PB": 1024 ** 5, "PIB": 1024 ** 5}
@@ -38,7 +39,7 @@ def template_row(ctx: Ctx, model: str, overrides: dict) -> dict:
     base = dict(store.get(model, ids[0])) if ids else {}
     base.pop("id", None)
     if "local_id" in base:
-        base["local_id"] = str(uuid.uuid4())
+        base["local_id"] = new_uuid()
     if has(ctx, model, "entityAsyncStatus"):
         base["entityAsyncStatus"] = None
     base.update(overrides)
@@ -60,14 +61,14 @@ def new_volume(ctx: Ctx, cluster_id: str | None, name: str, size: int, policy: s
             if cluster_id is None or t.get("cluster") == cluster_id:
                 target = t
                 break
-        over = {"name": f"{name}-lun-{uuid.uuid4().hex[:6]}", "zbs_volume_id": str(uuid.uuid4()),
+        over = {"name": f"{name}-lun-{os.urandom(3).hex()}", "zbs_volume_id": new_uuid(),
                 "assigned_size": size, "snapshot_num": 0, "consistency_group": None}
         if target is not None:
             over["iscsi_target"] = target["id"]
             over["lun_id"] = store.count_by("IscsiLun", "iscsi_target", target["id"]) + 1
         lun_id = template_row(ctx, "IscsiLun", over)["id"]
     over = {"name": name, "size": size, "lun": lun_id, "sharing": False, "mounting": True,
-            "path": f"iscsi://iqn.2016-02.com.smartx:system:zbs-iscsi-datastore-{uuid.uuid4()}/{1}"}
+            "path": f"iscsi://iqn.2016-02.com.smartx:system:zbs-iscsi-datastore-{new_uuid()}/{1}"}
     if cluster_id:
         over["cluster"] = cluster_id
     if policy:

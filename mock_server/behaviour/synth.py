@@ -11,14 +11,20 @@ minimum number of items. No randomness, so a created record is predictable in te
 from __future__ import annotations
 
 import itertools
+import os
 import time
-import uuid
 from typing import Any
 
 from ..clock import iso
 from ..contract.index import ref_name
 
 _counter = itertools.count(1)
+
+
+def new_uuid() -> str:
+    """A random (version 4) UUID as text: `str(uuid.uuid4())`, without the UUID object."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 def _string_for(name: str, schema: dict) -> str:
@@ -30,7 +36,7 @@ def _string_for(name: str, schema: dict) -> str:
     if fmt == "byte":
         return ""
     if n in ("local_id", "uuid") or n.endswith("_uuid") or n.endswith("local_id"):
-        return str(uuid.uuid4())
+        return new_uuid()
     if "mac" in n and "addr" in n:
         k = next(_counter)
         return "52:54:00:%02x:%02x:%02x" % ((k >> 16) & 255, (k >> 8) & 255, k & 255)
@@ -38,7 +44,7 @@ def _string_for(name: str, schema: dict) -> str:
         k = next(_counter)
         return f"10.{(k >> 16) & 255}.{(k >> 8) & 255}.{k & 255 or 1}"
     if n == "path":
-        return f"iscsi://iqn.2016-02.com.smartx:system:zbs-iscsi-datastore-{uuid.uuid4()}/{next(_counter)}"
+        return f"iscsi://iqn.2016-02.com.smartx:system:zbs-iscsi-datastore-{new_uuid()}/{next(_counter)}"
     if n.endswith("name") or n in ("description", "key", "value"):
         return f"mock-{n.replace('_', '-')}-{next(_counter)}" if n != "description" else ""
     if n == "version":

@@ -33,6 +33,7 @@ DATA_USAGE = ("DATA", "DATA_AND_META")
 CACHE_USAGE = ("CACHE", "CACHE_AND_META")
 SYSTEM_VLAN_TYPES = ("MANAGEMENT", "MIGRATION", "STORAGE", "STORAGE_ACCESS", "ACCESS", "VPC_SYS")
 _REFRESH_ATTR = "_derived_revision"
+_MISSING = object()
 
 
 def _plural_relation(res, stem: str) -> str | None:
@@ -217,9 +218,12 @@ class Deriver:
         if read is None:
             read = self._read = _module_strings() | {"id"} | {
                 f for r in self.res.values() for f in r.properties if f in r.relations or f.endswith("_num")}
-        for k in old.keys() | new.keys():
-            if k in read and old.get(k) != new.get(k):
+        for k, v in new.items():
+            ov = old.get(k, _MISSING)
+            if ov is not v and k in read and ov != v:
                 return False
+        if len(old) > len(new) or not old.keys() <= new.keys():
+            return not any(k in read for k in old.keys() - new.keys())
         return True
 
     def depends_on(self, target: str) -> frozenset[str]:
