@@ -132,10 +132,11 @@ class _Outcomes:
         if meta.kind == "delete":
             if model and rid:
                 store.delete(model, rid)
-        elif model and rid and store.get(model, rid) is not None:
+        elif model and rid and (row := store.get(model, rid)) is not None:
             changes = dict(meta.changes or {})
             if self._has_async(model):
                 changes["entityAsyncStatus"] = None
+            changes = {k: v for k, v in changes.items() if k not in row or row[k] != v}
             if changes:
                 store.update(model, rid, changes)
         if meta.on_success is not None:
@@ -269,6 +270,9 @@ class TaskEngine(_Outcomes):
         task_id = store.mint()
         meta = _Meta(task_id, model, resource_id, kind, now, dur, step_keys, before=before,
                      changes=changes, on_success=on_success, on_failure=on_failure, fail=fail)
+        if self.instant and fail is None:
+            self._run_instantly(meta, description, mutation, op_name, user_id, cluster_id)
+            return task_id
         if model and resource_id and lock:
             meta.locks.append((model, resource_id))
         for lk in extra_locks or ():
@@ -279,20 +283,7 @@ class TaskEngine(_Outcomes):
             status = {"create": CREATING, "delete": DELETING}.get(kind, UPDATING)
             store.update(model, resource_id, {"entityAsyncStatus": status})
         if self.has_task_table:
-            row = {
-                "id": task_id, "description": description or f"{mutation or kind} {model or ''}".strip(),
-                "status": PENDING, "progress": 0.0, "args": {}, "snapshot": "",
-                "steps": [{"key": k, "current": 0.0, "total": 1.0, "per_second": None,
-                           "finished": False, "unit": "PERCENT"} for k in step_keys],
-                "internal": False, "local_created_at": iso(now), "started_at": None, "finished_at": None,
-                "error_code": None, "error_message": None, "key": f"{op_name or mutation or kind}:{resource_id or task_id}",
-                "resource_id": resource_id, "resource_type": model, "resource_mutation": mutation or "",
-                "resource_rollback_error": None, "resource_rollback_retry_count": None,
-                "resource_rollbacked": None, "type": None,
-                "cluster": cluster_id if cluster_id and store.get("Cluster", cluster_id) else None,
-                "user": user_id if user_id and store.get("User", user_id) else None,
-            }
-            store.insert("Task", row)
+            store.insert("Task", self._task_row(meta, description, mutation, op_name, user_id, cluster_id))
         self._meta[task_id] = meta
         if self.instant:
             self._finish(meta, now)
@@ -304,6 +295,35 @@ class TaskEngine(_Outcomes):
         for i in range(1, n + 1):
             self._push(t_exec + (dur - dur * PENDING_FRACTION) * i / n, task_id, i)
         return task_id
+
+    def _task_row(self, meta: _Meta, description: str | None, mutation: str | None, op_name: str | None,
+                  user_id: str | None, cluster_id: str | None) -> dict:
+        store, model, kind, rid = self.store, meta.model, meta.kind, meta.resource_id
+        return {
+            "id": meta.task_id, "description": description or f"{mutation or kind} {model or ''}".strip(),
+            "status": PENDING, "progress": 0.0, "args": {}, "snapshot": "",
+            "steps": self._steps(meta, 0),
+            "internal": False, "local_created_at": iso(meta.start), "started_at": None, "finished_at": None,
+            "error_code": None, "error_message": None, "key": f"{op_name or mutation or kind}:{rid or meta.task_id}",
+            "resource_id": rid, "resource_type": model, "resource_mutation": mutation or "",
+            "resource_rollback_error": None, "resource_rollback_retry_count": None,
+            "resource_rollbacked": None, "type": None,
+            "cluster": cluster_id if cluster_id and store.get("Cluster", cluster_id) else None,
+            "user": user_id if user_id and store.get("User", user_id) else None,
+        }
+
+    def _run_instantly(self, meta: _Meta, *row_args) -> None:
+        """A task of an instant clock that no failure rule fails: nothing can observe its
+        intermediate states, so its Task row is written once, finished, and its resource
+        goes straight to its final state."""
+        if self.has_task_table:
+            row = self._task_row(meta, *row_args)
+            at = iso(meta.start)
+            row.update(status=SUCCESSED, progress=1.0, started_at=at, finished_at=at,
+                       steps=self._steps(meta, len(meta.step_keys)))
+            self.store.insert("Task", row)
+        self._expire_finished(meta.task_id)
+        self._commit(meta)
 
     def _push(self, t: float, task_id: str, milestone: int) -> None:
         heapq.heappush(self._heap, (t, next(self._seq), task_id, milestone))
