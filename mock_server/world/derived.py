@@ -140,7 +140,17 @@ class Deriver:
     def _cluster(self, store, row: dict, out: dict) -> None:
         hosts = [h for h in (store.get("Host", i) for i in store.related_ids("Cluster", row, "hosts") or ())
                  if h is not None]
-        self._sum_hosts(store, hosts, out)
+        # a VM write recomputes its cluster: its hosts' sums are the same while the host rows
+        # are (rows are never changed in place, a write replaces them)
+        cache = self.__dict__.setdefault("_host_sums", {})
+        hit = cache.get(row["id"])
+        if hit is not None and len(hit[0]) == len(hosts) and all(a is b for a, b in zip(hit[0], hosts)):
+            out.update(hit[1])
+        else:
+            self._sum_hosts(store, hosts, out)
+            if len(cache) > 4096:
+                cache.clear()
+            cache[row["id"]] = (hosts, {f: out[f] for f in (*CLUSTER_SUMS, "host_num")})
         self._vm_figures(vm_sums(store).get(store, "Cluster", row["id"]), out)
         out.pop("_active_memory")
         out.pop("_paused_memory")
