@@ -254,6 +254,8 @@ def serve(args) -> int:
     import gc
     gc.collect()
     gc.freeze()                        # the loaded world is long-lived: keep it out of GC passes
+    from . import gcpolicy
+    gcpolicy.install()                 # and what outlives a full pass later, too (see the module)
     state_file = _attach_state_file(state, config.state_file, saved)
     if isinstance(state_file, int):
         return state_file

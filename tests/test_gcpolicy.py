@@ -1,0 +1,44 @@
+"""The serving process's GC policy (mock_server.gcpolicy), in a process of its own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def run(code: str) -> str:
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_what_outlives_a_full_pass_is_frozen_and_young_passes_are_rarer():
+    assert run("""
+        import gc
+        from mock_server import gcpolicy
+        gcpolicy.install(); gcpolicy.install()          # idempotent
+        assert gc.get_threshold()[0] == gcpolicy.YOUNG_THRESHOLD
+        assert gc.callbacks.count(gcpolicy._freeze_after_full_pass) == 1
+        rows = [{"id": str(i), "tags": []} for i in range(5000)]
+        before = gc.get_freeze_count()
+        gc.collect()
+        assert gc.get_freeze_count() >= before + 10000, (before, gc.get_freeze_count())
+        assert all(gc.get_count()[g] == 0 for g in (1, 2))
+        print("ok")
+    """) == "ok"
+
+
+def test_frozen_objects_are_still_freed_by_reference_counting():
+    assert run("""
+        import gc, weakref
+        from mock_server import gcpolicy
+        gcpolicy.install()
+        class Row(dict): pass
+        row = Row(id="x")
+        ref = weakref.ref(row)
+        gc.collect()                                     # row is frozen now
+        del row
+        assert ref() is None                             # freed at once, frozen or not
+        print("ok")
+    """) == "ok"
