@@ -242,3 +242,25 @@ def test_reset_and_namespaces_keep_the_derived_counters_fresh(spec_contract):
     ns = w.clone()
     assert getattr(ns.store, DERIVED_REVISION_ATTR) == ns.store.revision
     assert dump(ns.store) == dump(w.store)
+
+
+def test_a_full_render_cache_makes_room_by_dropping_its_oldest_renderings(seeded, monkeypatch):
+    from mock_server.store import render
+    s = fresh(seeded)
+    vms = s.all("Vm")
+    one = len(s.render_json("Vm", vms[0]))
+    monkeypatch.setattr(render, "RENDER_CACHE_BYTES", one * 10)
+    s.json_cache.clear()
+    for vm in vms[:40]:
+        s.render_json("Vm", vm)
+        assert s.json_cache.size <= one * 10 + one       # renderings differ a little in size
+    held = [rid for m, rid in s.json_cache.data]
+    assert 5 <= len(held) <= 11
+    assert held == [vm["id"] for vm in vms[:40]][-len(held):]  # the newest ones, in order
+    assert s.json_cache.cached == {"Vm": len(held)}
+    s.update("Vm", held[-1], {"name": "changed"})            # dropped by a write, then refilled
+    for vm in vms[40:60]:
+        s.render_json("Vm", vm)
+    assert len(s.json_cache.order) <= 2 * len(s.json_cache.data) + 1024
+    for (m, rid), data in s.json_cache.data.items():
+        assert data == orjson.dumps(s.render(m, s.get(m, rid)))

@@ -11,6 +11,7 @@ are rendered fresh each time rather than tracked two levels deep.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, Callable
 
 import orjson
@@ -18,7 +19,7 @@ import orjson
 from ..contract.index import Contract, Resource
 from .table import members
 
-RENDER_CACHE_BYTES = 96 * 1024 * 1024      # dropped whole when it grows past this
+RENDER_CACHE_BYTES = 96 * 1024 * 1024      # past this, the oldest renderings make room (FIFO)
 
 
 def compact(data: bytes) -> bytes:
@@ -109,6 +110,7 @@ class RenderCache:
         self.data: dict[tuple[str, str], bytes] = {}
         self.size = 0
         self.cached: dict[str, int] = {}            # model -> renderings held (0: nothing to drop)
+        self.order: deque[tuple[str, str]] = deque()  # keys in the order they were cached
         contract = store.contract
         # model -> {referring model: [(field, fields of model its projection shows)]} of
         # stored relations pointing at it
@@ -137,9 +139,10 @@ class RenderCache:
         if model in store.renderer.deep or store.revision != rev or store.tables[model].rows.get(row["id"]) is not row:
             return data                     # rendered from a row that is not current, or untracked
         if self.size + len(data) > RENDER_CACHE_BYTES:
-            self.clear()
+            self._make_room(len(data))
         data = compact(data)
         self.data[key] = data
+        self.order.append(key)
         self.size += len(data)
         self.cached[model] = self.cached.get(model, 0) + 1
         return data
@@ -148,6 +151,18 @@ class RenderCache:
         self.data = {}
         self.size = 0
         self.cached = {}
+        self.order = deque()
+
+    def _make_room(self, need: int) -> None:
+        """Drop the oldest renderings until `need` more bytes fit (a world too big to cache
+        whole keeps the cache full, instead of emptying it each time it fills)."""
+        order, data = self.order, self.data
+        if len(order) > 2 * len(data) + 1024:          # mostly keys already dropped: rebuild
+            order = self.order = deque(data)
+        while order and self.size + need > RENDER_CACHE_BYTES:
+            key = order.popleft()
+            if key in data:
+                self._drop(*key)
 
     def _drop(self, model: str, rid: str) -> None:
         data = self.data.pop((model, rid), None)
