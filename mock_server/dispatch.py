@@ -148,65 +148,9 @@ class Front:
         return self.other(environ, start)
 
 
-class ApiDispatcher:
-    """`/v2/api/*` without Flask: see the module's docstring for the pipeline."""
-
-    def __init__(self, state, languages: frozenset[str] | None):
-        self.state = state
-        self.languages = languages
-        self.routes: dict[str, Route | None] = {}
-        self.before: list[Callable[[ApiRequest], Answer | None]] = []
-        self.after: list[Callable[[ApiRequest, Answer], None]] = []
-
-    # ----------------------------------------------------------------- pipeline
-    def __call__(self, environ, start_response, rid: str | None = None):
-        req = ApiRequest(environ, rid or environ.get(REQUEST_ID_ENV) or new_request_id())
-        try:
-            answer = self.route(req)
-            if answer is None:
-                self.read(req)
-                for hook in self.before:
-                    answer = hook(req)
-                    if answer is not None:
-                        break
-                else:
-                    self.prepare(req)
-                    answer = self.handle(req)
-        except ApiError as e:
-            answer = Answer.json(e.body(req.path, req.lang), e.status)
-        except Exception:  # a bug of ours: still the API's error shape, never a traceback
-            log.exception("unhandled error in %s", req.path)
-            e = ApiError(500, f"Internal error while serving {req.path}; see the mock's log "
-                              f"(request id {req.rid})",
-                         message_zh=f"处理 {req.path} 时发生内部错误; 请查看 mock 的日志 (request id {req.rid})")
-            answer = Answer.json(e.body(req.path, req.lang), 500)
-        for hook in self.after:
-            try:
-                hook(req, answer)
-            except Exception:
-                log.exception("after-hook %r failed", hook)
-        return self.respond(req, answer, start_response)
-
-    def route(self, req: ApiRequest) -> Answer | None:
-        """Find the operation (404 when the contract has none, or for the wrong method)."""
-        path = req.path
-        try:
-            r = self.routes[path]
-        except KeyError:
-            op = self.state.contract.operations.get(path)
-            r = self.routes[path] = Route(self.state, op, self.languages) if op is not None else None
-        version = self.state.contract.version
-        if r is None:
-            if path == "/openapi.json" and req.method == "GET":
-                return Answer.json(self.state.contract.doc)
-            raise not_found(f"Operation {path} does not exist in CloudTower {version}",
-                            f"接口 {path} 在 CloudTower {version} 中不存在")
-        op = r.op
-        if req.method.lower() != op.method:
-            raise not_found(f"Operation {path} does not answer {req.method}; use {op.method.upper()}",
-                            f"接口 {path} 不支持 {req.method}; 请使用 {op.method.upper()}")
-        req.route = r
-        return None
+class _BodyReader:
+    """An API request's body, caller and language, read and checked before the behaviour
+    runs (the dispatcher's `state` gives the limits)."""
 
     def read(self, req: ApiRequest) -> None:
         """The raw body of a JSON request (GET and multipart bodies are read in `prepare`)."""
@@ -279,6 +223,67 @@ class ApiDispatcher:
             except ValidationError as e:
                 raise ApiError(400, e.message("en-US"), message_zh=e.message("zh-CN"))
         return body
+
+
+class ApiDispatcher(_BodyReader):
+    """`/v2/api/*` without Flask: see the module's docstring for the pipeline."""
+
+    def __init__(self, state, languages: frozenset[str] | None):
+        self.state = state
+        self.languages = languages
+        self.routes: dict[str, Route | None] = {}
+        self.before: list[Callable[[ApiRequest], Answer | None]] = []
+        self.after: list[Callable[[ApiRequest, Answer], None]] = []
+
+    # ----------------------------------------------------------------- pipeline
+    def __call__(self, environ, start_response, rid: str | None = None):
+        req = ApiRequest(environ, rid or environ.get(REQUEST_ID_ENV) or new_request_id())
+        try:
+            answer = self.route(req)
+            if answer is None:
+                self.read(req)
+                for hook in self.before:
+                    answer = hook(req)
+                    if answer is not None:
+                        break
+                else:
+                    self.prepare(req)
+                    answer = self.handle(req)
+        except ApiError as e:
+            answer = Answer.json(e.body(req.path, req.lang), e.status)
+        except Exception:  # a bug of ours: still the API's error shape, never a traceback
+            log.exception("unhandled error in %s", req.path)
+            e = ApiError(500, f"Internal error while serving {req.path}; see the mock's log "
+                              f"(request id {req.rid})",
+                         message_zh=f"处理 {req.path} 时发生内部错误; 请查看 mock 的日志 (request id {req.rid})")
+            answer = Answer.json(e.body(req.path, req.lang), 500)
+        for hook in self.after:
+            try:
+                hook(req, answer)
+            except Exception:
+                log.exception("after-hook %r failed", hook)
+        return self.respond(req, answer, start_response)
+
+    def route(self, req: ApiRequest) -> Answer | None:
+        """Find the operation (404 when the contract has none, or for the wrong method)."""
+        path = req.path
+        try:
+            r = self.routes[path]
+        except KeyError:
+            op = self.state.contract.operations.get(path)
+            r = self.routes[path] = Route(self.state, op, self.languages) if op is not None else None
+        version = self.state.contract.version
+        if r is None:
+            if path == "/openapi.json" and req.method == "GET":
+                return Answer.json(self.state.contract.doc)
+            raise not_found(f"Operation {path} does not exist in CloudTower {version}",
+                            f"接口 {path} 在 CloudTower {version} 中不存在")
+        op = r.op
+        if req.method.lower() != op.method:
+            raise not_found(f"Operation {path} does not answer {req.method}; use {op.method.upper()}",
+                            f"接口 {path} 不支持 {req.method}; 请使用 {op.method.upper()}")
+        req.route = r
+        return None
 
     def handle(self, req: ApiRequest) -> Answer:
         """Run the behaviour under the world's lock, after the tasks whose time has come."""

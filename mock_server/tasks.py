@@ -157,43 +157,38 @@ class _Outcomes:
             meta.on_failure()
 
 
-class TaskEngine(_Outcomes):
-    """Starts tasks, keeps their resources locked while they run, and settles the milestones
-    that are due on the mock's clock (see the module doc)."""
+    def _task_row(self, meta: _Meta, description: str | None, mutation: str | None, op_name: str | None,
+                  user_id: str | None, cluster_id: str | None) -> dict:
+        store, model, kind, rid = self.store, meta.model, meta.kind, meta.resource_id
+        return {
+            "id": meta.task_id, "description": description or f"{mutation or kind} {model or ''}".strip(),
+            "status": PENDING, "progress": 0.0, "args": {}, "snapshot": "",
+            "steps": self._steps(meta, 0),
+            "internal": False, "local_created_at": iso(meta.start), "started_at": None, "finished_at": None,
+            "error_code": None, "error_message": None, "key": f"{op_name or mutation or kind}:{rid or meta.task_id}",
+            "resource_id": rid, "resource_type": model, "resource_mutation": mutation or "",
+            "resource_rollback_error": None, "resource_rollback_retry_count": None,
+            "resource_rollbacked": None, "type": None,
+            "cluster": cluster_id if cluster_id and store.get("Cluster", cluster_id) else None,
+            "user": user_id if user_id and store.get("User", user_id) else None,
+        }
 
-    def __init__(self, store, clock, durations: dict | None = None, instant: bool | None = None,
-                 seed: int = 0):
-        self.store = store
-        self.clock = clock
-        self.durations = dict(DEFAULT_DURATIONS)
-        if durations:
-            self.durations.update(durations)
-        self.instant = bool(getattr(clock, "instant", False)) if instant is None else instant
-        self.rules = FailureRules(seed)
-        self.reset()
+    def _run_instantly(self, meta: _Meta, *row_args) -> None:
+        """A task of an instant clock that no failure rule fails: nothing can observe its
+        intermediate states, so its Task row is written once, finished, and its resource
+        goes straight to its final state."""
+        if self.has_task_table:
+            row = self._task_row(meta, *row_args)
+            at = iso(meta.start)
+            row.update(status=SUCCESSED, progress=1.0, started_at=at, finished_at=at,
+                       steps=self._steps(meta, len(meta.step_keys)))
+            self.store.insert("Task", row)
+        self._expire_finished(meta.task_id)
+        self._commit(meta)
 
-    # ------------------------------------------------------------------ state
-    # Finished tasks kept per world: past this many, the oldest finished task rows this engine
-    # created are dropped (as a real tower expires old tasks), so a long run's memory stays flat.
-    keep_finished = 10_000
 
-    def reset(self) -> None:
-        """Forget every running task (the store's Task table is restored by the world) and
-        every failure rule."""
-        with self.store.lock:
-            self._finished: deque[str] = deque()
-            self._heap: list[tuple[float, int, str, int]] = []
-            self._seq = itertools.count()
-            self._meta: dict[str, _Meta] = {}
-            self._locks: dict[tuple[str, str], str] = {}
-            self.rules.clear()
-
-    @property
-    def has_task_table(self) -> bool:
-        return "Task" in self.store.tables
-
-    def running(self) -> int:
-        return len(self._meta)
+class _RulesAndLocks:
+    """The failure rules a task engine applies, and the resources its running tasks lock."""
 
     # ------------------------------------------------------------ failure rules
     def add_failure_rule(self, *args, **kw) -> str:
@@ -238,6 +233,45 @@ class TaskEngine(_Outcomes):
         raise ApiError(400, f"Resource [{token}-{locked[0]}] locked", code="ResourceLocked",
                        props={"locked_resources": [{"id": rid, "type": token} for rid in locked]},
                        message_zh=f"资源 [{token}-{locked[0]}] 已被锁定")
+
+
+class TaskEngine(_Outcomes, _RulesAndLocks):
+    """Starts tasks, keeps their resources locked while they run, and settles the milestones
+    that are due on the mock's clock (see the module doc)."""
+
+    def __init__(self, store, clock, durations: dict | None = None, instant: bool | None = None,
+                 seed: int = 0):
+        self.store = store
+        self.clock = clock
+        self.durations = dict(DEFAULT_DURATIONS)
+        if durations:
+            self.durations.update(durations)
+        self.instant = bool(getattr(clock, "instant", False)) if instant is None else instant
+        self.rules = FailureRules(seed)
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    # Finished tasks kept per world: past this many, the oldest finished task rows this engine
+    # created are dropped (as a real tower expires old tasks), so a long run's memory stays flat.
+    keep_finished = 10_000
+
+    def reset(self) -> None:
+        """Forget every running task (the store's Task table is restored by the world) and
+        every failure rule."""
+        with self.store.lock:
+            self._finished: deque[str] = deque()
+            self._heap: list[tuple[float, int, str, int]] = []
+            self._seq = itertools.count()
+            self._meta: dict[str, _Meta] = {}
+            self._locks: dict[tuple[str, str], str] = {}
+            self.rules.clear()
+
+    @property
+    def has_task_table(self) -> bool:
+        return "Task" in self.store.tables
+
+    def running(self) -> int:
+        return len(self._meta)
 
     # ------------------------------------------------------------------ start
     def start(self, *, model: str | None, resource_id: str | None, kind: str = "action",
@@ -295,35 +329,6 @@ class TaskEngine(_Outcomes):
         for i in range(1, n + 1):
             self._push(t_exec + (dur - dur * PENDING_FRACTION) * i / n, task_id, i)
         return task_id
-
-    def _task_row(self, meta: _Meta, description: str | None, mutation: str | None, op_name: str | None,
-                  user_id: str | None, cluster_id: str | None) -> dict:
-        store, model, kind, rid = self.store, meta.model, meta.kind, meta.resource_id
-        return {
-            "id": meta.task_id, "description": description or f"{mutation or kind} {model or ''}".strip(),
-            "status": PENDING, "progress": 0.0, "args": {}, "snapshot": "",
-            "steps": self._steps(meta, 0),
-            "internal": False, "local_created_at": iso(meta.start), "started_at": None, "finished_at": None,
-            "error_code": None, "error_message": None, "key": f"{op_name or mutation or kind}:{rid or meta.task_id}",
-            "resource_id": rid, "resource_type": model, "resource_mutation": mutation or "",
-            "resource_rollback_error": None, "resource_rollback_retry_count": None,
-            "resource_rollbacked": None, "type": None,
-            "cluster": cluster_id if cluster_id and store.get("Cluster", cluster_id) else None,
-            "user": user_id if user_id and store.get("User", user_id) else None,
-        }
-
-    def _run_instantly(self, meta: _Meta, *row_args) -> None:
-        """A task of an instant clock that no failure rule fails: nothing can observe its
-        intermediate states, so its Task row is written once, finished, and its resource
-        goes straight to its final state."""
-        if self.has_task_table:
-            row = self._task_row(meta, *row_args)
-            at = iso(meta.start)
-            row.update(status=SUCCESSED, progress=1.0, started_at=at, finished_at=at,
-                       steps=self._steps(meta, len(meta.step_keys)))
-            self.store.insert("Task", row)
-        self._expire_finished(meta.task_id)
-        self._commit(meta)
 
     def _push(self, t: float, task_id: str, milestone: int) -> None:
         heapq.heappush(self._heap, (t, next(self._seq), task_id, milestone))

@@ -13,10 +13,6 @@ ALLOWED = {
     ("mock_server/world/build_people.py", "PeopleBuilder"),     # (WorldBuilder's split, 155)
     ("mock_server/world/values.py", "Synth"),
     ("mock_server/store/table.py", "Table"),
-    ("mock_server/tasks.py", "TaskEngine"),
-    ("mock_server/world/derived.py", "Deriver"),
-    ("mock_server/dispatch.py", "ApiDispatcher"),
-    ("tools/bench.py", "Bench"),
 }
 
 MAX_LINES = 150

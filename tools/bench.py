@@ -234,7 +234,86 @@ def vm_count(c: Client) -> int:
 
 
 # ------------------------------------------------------------------------------- the run
-class Bench:
+class _WriteCases:
+    """The cases that write: reads beside writes, mutation bursts, reset, namespaces
+    (`self.results`, `self.row`, `self.a` and `self.mock_pid` are the Bench's)."""
+
+    def writes(self, wrk: Wrk, c: Client, keys: dict, api: str) -> None:
+        res, tok = self.results, c.token
+        reads = wrk.bodies([{"where": {"id": i}} for i in keys["ids"]])
+        quiet = res["reads_quiet"] = wrk.run(api + "get-vms", reads, token=tok, connections=2)
+        updates = wrk.bodies([{"where": {"id": i}, "data": {"description": f"bench {j}"}}
+                              for j, i in enumerate(keys["ids"][:5000])])
+        w = wrk.start(api + "update-vm-basic-info", updates, token=tok, connections=2)
+        busy = wrk.run(api + "get-vms", reads, token=tok, connections=2)
+        wr = wrk.result(w)
+        res["reads_during_writes"], res["writes_beside_reads"] = busy, wr
+        self.row("reads (where {id}, 2 connections) alone", quiet)
+        self.row("reads (where {id}, 2 connections) during a write burst", busy,
+                 note=f"beside {wr['rps']:.0f} update-vm-basic-info/s")
+        one = create_vm_bodies(c, keys, 20000, "burst")
+        self.burst(wrk, c, api, "mutation_burst", wrk.bodies(one), 1)
+        tens = create_vm_bodies(c, keys, 60000, "batch")
+        self.burst(wrk, c, api, "mutation_burst_batch", wrk.bodies([sum(tens[i:i + 10], [])
+                                                                   for i in range(0, len(tens), 10)]), 10)
+
+    def burst(self, wrk: Wrk, c: Client, api: str, key: str, bodies: Path, per: int) -> None:
+        """create-vm as fast as it answers, `per` VMs a request (the SDK's create_vm takes a
+        list); nothing lost: the VM count grows by every VM of every 200 answer."""
+        before = vm_count(c)
+        r = self.results[key] = wrk.run(api + "create-vm", bodies, token=c.token, pid=self.mock_pid)
+        ok = (r["requests"] - r["status_errors"]) * per
+        gained = vm_count(c) - before
+        # a request still in flight when wrk stops is created but not counted by wrk
+        r["vms_created"], r["lost"] = gained, max(0, ok - gained)
+        r["vms_per_s"] = round(r["rps"] * per, 1)
+        if per == 1:
+            self.row(f"mutation burst: create-vm, one VM a request, {self.a.connections} connections", r,
+                     note=f"({gained} VMs created, {r['lost']} lost)")
+        else:
+            self.row(f"mutation burst: create-vm, {per} VMs a request, {self.a.connections} connections", r,
+                     note=f"= **{r['vms_per_s']:.0f} VMs/s** ({gained} VMs created, {r['lost']} lost)")
+
+    def reset(self, c: Client, keys: dict, mock_base: str) -> None:
+        admin = Client(mock_base + "/_mock")
+        admin.post("/reset", {})
+        times, server_ms = [], []
+        for rnd in range(5):
+            for j, i in enumerate(keys["ids"][:100]):
+                c.post("/update-vm-basic-info", {"where": {"id": i}, "data": {"description": f"r{rnd}-{j}"}})
+            t0 = time.perf_counter()
+            server_ms.append(admin.post("/reset", {})["ms"])
+            times.append((time.perf_counter() - t0) * 1000)
+        r = self.results["reset_after_100"] = {"p50_ms": round(statistics.median(times), 2),
+                                               "p99_ms": round(max(times), 2),
+                                               "server_ms": server_ms}
+        self.row("POST /_mock/reset after 100 changes (5 rounds; p99 = max)", r)
+
+    def namespaces(self, c: Client, keys: dict, mock: subprocess.Popen, mock_base: str) -> None:
+        admin = Client(mock_base + "/_mock")
+        rss0 = rss_mib(mock.pid)["rss_mib"]
+        firsts, seconds = [], []
+        names = [f"bench-ns-{os.getpid()}-{k}" for k in range(5)]
+        for ns in names:
+            h = {"X-Mock-Namespace": ns}
+            firsts.append(c.timed("/get-vms", {"where": {"id": keys["ids"][0]}}, h))
+            seconds.append(c.timed("/get-vms", {"where": {"id": keys["ids"][1]}}, h))
+        rss1 = rss_mib(mock.pid)["rss_mib"]
+        for ns in names:
+            req = urllib.request.Request(admin.base + "/namespaces/" + ns, method="DELETE")
+            try:
+                urllib.request.urlopen(req, timeout=60).read()
+            except OSError:
+                pass
+        per = round((rss1 - rss0) / len(names), 1)
+        r = self.results["namespace_first_request"] = {
+            "p50_ms": round(statistics.median(firsts), 2), "p99_ms": round(max(firsts), 2),
+            "second_request_ms": round(statistics.median(seconds), 2), "rss_mib_per_namespace": per}
+        self.row("new namespace: first request (5 namespaces; p99 = max)", r,
+                 note=f"(+{per} MiB RSS each; its second request {r['second_request_ms']} ms)")
+
+
+class Bench(_WriteCases):
     def __init__(self, a):
         self.a = a
         self.results: dict = {"world": a.world, "seconds": a.seconds, "connections": a.connections,
@@ -336,80 +415,6 @@ class Bench:
             self.reset(c, keys, mock_base)
         if "namespaces" not in a.skip:
             self.namespaces(c, keys, mock, mock_base)
-
-    def writes(self, wrk: Wrk, c: Client, keys: dict, api: str) -> None:
-        res, tok = self.results, c.token
-        reads = wrk.bodies([{"where": {"id": i}} for i in keys["ids"]])
-        quiet = res["reads_quiet"] = wrk.run(api + "get-vms", reads, token=tok, connections=2)
-        updates = wrk.bodies([{"where": {"id": i}, "data": {"description": f"bench {j}"}}
-                              for j, i in enumerate(keys["ids"][:5000])])
-        w = wrk.start(api + "update-vm-basic-info", updates, token=tok, connections=2)
-        busy = wrk.run(api + "get-vms", reads, token=tok, connections=2)
-        wr = wrk.result(w)
-        res["reads_during_writes"], res["writes_beside_reads"] = busy, wr
-        self.row("reads (where {id}, 2 connections) alone", quiet)
-        self.row("reads (where {id}, 2 connections) during a write burst", busy,
-                 note=f"beside {wr['rps']:.0f} update-vm-basic-info/s")
-        one = create_vm_bodies(c, keys, 20000, "burst")
-        self.burst(wrk, c, api, "mutation_burst", wrk.bodies(one), 1)
-        tens = create_vm_bodies(c, keys, 60000, "batch")
-        self.burst(wrk, c, api, "mutation_burst_batch", wrk.bodies([sum(tens[i:i + 10], [])
-                                                                   for i in range(0, len(tens), 10)]), 10)
-
-    def burst(self, wrk: Wrk, c: Client, api: str, key: str, bodies: Path, per: int) -> None:
-        """create-vm as fast as it answers, `per` VMs a request (the SDK's create_vm takes a
-        list); nothing lost: the VM count grows by every VM of every 200 answer."""
-        before = vm_count(c)
-        r = self.results[key] = wrk.run(api + "create-vm", bodies, token=c.token, pid=self.mock_pid)
-        ok = (r["requests"] - r["status_errors"]) * per
-        gained = vm_count(c) - before
-        # a request still in flight when wrk stops is created but not counted by wrk
-        r["vms_created"], r["lost"] = gained, max(0, ok - gained)
-        r["vms_per_s"] = round(r["rps"] * per, 1)
-        if per == 1:
-            self.row(f"mutation burst: create-vm, one VM a request, {self.a.connections} connections", r,
-                     note=f"({gained} VMs created, {r['lost']} lost)")
-        else:
-            self.row(f"mutation burst: create-vm, {per} VMs a request, {self.a.connections} connections", r,
-                     note=f"= **{r['vms_per_s']:.0f} VMs/s** ({gained} VMs created, {r['lost']} lost)")
-
-    def reset(self, c: Client, keys: dict, mock_base: str) -> None:
-        admin = Client(mock_base + "/_mock")
-        admin.post("/reset", {})
-        times, server_ms = [], []
-        for rnd in range(5):
-            for j, i in enumerate(keys["ids"][:100]):
-                c.post("/update-vm-basic-info", {"where": {"id": i}, "data": {"description": f"r{rnd}-{j}"}})
-            t0 = time.perf_counter()
-            server_ms.append(admin.post("/reset", {})["ms"])
-            times.append((time.perf_counter() - t0) * 1000)
-        r = self.results["reset_after_100"] = {"p50_ms": round(statistics.median(times), 2),
-                                               "p99_ms": round(max(times), 2),
-                                               "server_ms": server_ms}
-        self.row("POST /_mock/reset after 100 changes (5 rounds; p99 = max)", r)
-
-    def namespaces(self, c: Client, keys: dict, mock: subprocess.Popen, mock_base: str) -> None:
-        admin = Client(mock_base + "/_mock")
-        rss0 = rss_mib(mock.pid)["rss_mib"]
-        firsts, seconds = [], []
-        names = [f"bench-ns-{os.getpid()}-{k}" for k in range(5)]
-        for ns in names:
-            h = {"X-Mock-Namespace": ns}
-            firsts.append(c.timed("/get-vms", {"where": {"id": keys["ids"][0]}}, h))
-            seconds.append(c.timed("/get-vms", {"where": {"id": keys["ids"][1]}}, h))
-        rss1 = rss_mib(mock.pid)["rss_mib"]
-        for ns in names:
-            req = urllib.request.Request(admin.base + "/namespaces/" + ns, method="DELETE")
-            try:
-                urllib.request.urlopen(req, timeout=60).read()
-            except OSError:
-                pass
-        per = round((rss1 - rss0) / len(names), 1)
-        r = self.results["namespace_first_request"] = {
-            "p50_ms": round(statistics.median(firsts), 2), "p99_ms": round(max(firsts), 2),
-            "second_request_ms": round(statistics.median(seconds), 2), "rss_mib_per_namespace": per}
-        self.row("new namespace: first request (5 namespaces; p99 = max)", r,
-                 note=f"(+{per} MiB RSS each; its second request {r['second_request_ms']} ms)")
 
     def write(self) -> int:
         self.results["machine"]["load_after"] = os.getloadavg()[0]

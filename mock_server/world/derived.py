@@ -43,43 +43,9 @@ def _plural_relation(res, stem: str) -> str | None:
     return None
 
 
-class Deriver:
-    """The derived fields of each resource of a contract, and how to compute them."""
-
-    def __init__(self, contract):
-        self.c = contract
-        self.res = contract.resources
-        self.counts: dict[str, dict[str, str]] = {}      # model -> {field: to-many relation}
-        for model, r in self.res.items():
-            m = {}
-            for f in r.properties:
-                if f in r.relations or not f.endswith("_num") or f in VM_STATUS_COUNTERS:
-                    continue
-                if model == "Label" and f in ("total_num", "system_vlan_num", "vm_vlan_num"):
-                    continue
-                rel = _plural_relation(r, f[:-4])
-                if rel is not None:
-                    m[f] = rel
-            if m:
-                self.counts[model] = m
-        self.models = frozenset(self.counts) | frozenset(
-            m for m in ("Host", "Cluster", "Datacenter", "Zone", "Label", "IscsiLun", "NvmfNamespace",
-                        "Witness") if m in self.res)
-
-    def has(self, model: str, field: str) -> bool:
-        r = self.res.get(model)
-        return r is not None and field in r.properties
-
-    # ------------------------------------------------------------------ values
-    def values(self, store, model: str, row: dict) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f, rel in self.counts.get(model, {}).items():
-            out[f] = store.related_count(model, row, rel)
-        fn = getattr(self, "_" + model.lower(), None)
-        if fn is not None:
-            fn(store, row, out)
-        props = self.res[model].properties
-        return {k: v for k, v in out.items() if k in props}
+class _InfraFigures:
+    """The derived figures of hosts, clusters, zones and datacenters: VM counts and sums
+    from `VmSums`, capacities from physical disks, totals over hosts and clusters."""
 
     def _vm_figures(self, sums: list, out: dict) -> None:
         """The VM counters and sums of a host, cluster or zone, from its `VmSums` slots."""
@@ -187,6 +153,10 @@ class Deriver:
             out[f] = sum((c.get(f) or 0) for c in clusters)
         out["cluster_num"] = len(clusters)
 
+
+class _OtherFigures:
+    """Labels' counts by kind, LUN and namespace snapshot counts, a witness's CPU."""
+
     def _label(self, store, row: dict, out: dict) -> None:
         r = self.res["Label"]
         total = 0
@@ -220,7 +190,10 @@ class Deriver:
     def _witness(self, store, row: dict, out: dict) -> None:
         out["total_cpu_hz"] = (row.get("total_cpu_cores") or 0) * (row.get("cpu_hz_per_core") or 0)
 
-    # --------------------------------------------------------------- who counts
+
+class _Owners:
+    """Which rows a write can change the derived fields of, and in what order to recompute them."""
+
     def _inert(self, old: dict, new: dict) -> bool:
         """Does old -> new change only fields no derivation reads or writes? Those that may,
         conservatively: every string this module's code names, every relation, every counter."""
@@ -303,6 +276,45 @@ class Deriver:
         order = [x for x in rest if x[0] in self.models]
         return order + sorted(hosts) + sorted(clusters) + sorted(zones) + sorted(dcs)
 
+
+class Deriver(_InfraFigures, _OtherFigures, _Owners):
+    """The derived fields of each resource of a contract, and how to compute them."""
+
+    def __init__(self, contract):
+        self.c = contract
+        self.res = contract.resources
+        self.counts: dict[str, dict[str, str]] = {}      # model -> {field: to-many relation}
+        for model, r in self.res.items():
+            m = {}
+            for f in r.properties:
+                if f in r.relations or not f.endswith("_num") or f in VM_STATUS_COUNTERS:
+                    continue
+                if model == "Label" and f in ("total_num", "system_vlan_num", "vm_vlan_num"):
+                    continue
+                rel = _plural_relation(r, f[:-4])
+                if rel is not None:
+                    m[f] = rel
+            if m:
+                self.counts[model] = m
+        self.models = frozenset(self.counts) | frozenset(
+            m for m in ("Host", "Cluster", "Datacenter", "Zone", "Label", "IscsiLun", "NvmfNamespace",
+                        "Witness") if m in self.res)
+
+    def has(self, model: str, field: str) -> bool:
+        r = self.res.get(model)
+        return r is not None and field in r.properties
+
+    # ------------------------------------------------------------------ values
+    def values(self, store, model: str, row: dict) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f, rel in self.counts.get(model, {}).items():
+            out[f] = store.related_count(model, row, rel)
+        fn = getattr(self, "_" + model.lower(), None)
+        if fn is not None:
+            fn(store, row, out)
+        props = self.res[model].properties
+        return {k: v for k, v in out.items() if k in props}
+
     def apply(self, store, targets: Iterable[tuple[str, str]]) -> int:
         n = 0
         for m, rid in targets:
@@ -317,7 +329,6 @@ class Deriver:
                 store.update(m, rid, diff)
                 n += 1
         return n
-
 
 
 # ------------------------------------------------------------------ VM sums by delta
