@@ -6,33 +6,19 @@ write copies the row map and the id order and the outer index maps (C-speed shal
 an index entry's id set is copied only when a write touches that key. Reading a fork costs
 nothing extra, forking costs nothing, and a reset is a new fork.
 
-Index entries map a value to the ids holding it: a single id is kept as the id string itself,
-more as a tuple in a bulk-loaded table (a world's seed: a VM's 2-3 disks cost 56-64 bytes
-instead of a 216-byte set, a cluster's 10,000 volumes 80 KB instead of 512 KB) and as a set
-once a write touches the entry (it is copied then, as copy-on-write wants anyway). Most
-names, local ids and one-to-one relations hold one id. :func:`members` reads an entry any way.
+Index entries (one id, a tuple or a set of ids) are read and written by `entries`.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
+from .entries import entry_add, entry_remove, fill, indexable, members
+
+__all__ = ["INDEXED_SCALARS", "LAZY_INDEX_MIN_ROWS", "Table", "build_table", "members"]
+
 INDEXED_SCALARS = ()                # scalar indexes are all built on first use (Table.index)
 LAZY_INDEX_MIN_ROWS = 256          # smaller tables are scanned, not indexed on demand
-_EMPTY: tuple = ()
-
-
-def members(entry) -> Iterable[str]:
-    """The ids of an index entry (None, one id, a tuple or a set); never mutate the result."""
-    if entry is None:
-        return _EMPTY
-    if type(entry) is str:
-        return (entry,)
-    return entry
-
-
-def _indexable(v) -> bool:
-    return v is not None and not isinstance(v, (list, dict))
 
 
 class Table:
@@ -100,16 +86,7 @@ class Table:
         if field == "id":
             return None
         idx = {}
-        for rid, row in self.rows.items():
-            v = row.get(field)
-            if _indexable(v):
-                cur = idx.get(v)
-                if cur is None:
-                    idx[v] = rid
-                elif type(cur) is str:
-                    idx[v] = {cur, rid}
-                else:
-                    cur.add(rid)
+        fill(idx, self.rows, field, lists=False)
         if self._owned is not None:
             self._owned[field] = set(k for k, e in idx.items() if type(e) is not str)
         # one assignment: a shared fork publishes it to its base (valid there too: same rows)
@@ -120,10 +97,10 @@ class Table:
     def _index(self, row: dict, add: bool) -> None:
         rid = row["id"]
         owned = self._owned
-        touch = self._add if add else self._remove
+        touch = entry_add if add else entry_remove
         for f, idx in self.scalar_index.items():
             v = row.get(f)
-            if _indexable(v):
+            if indexable(v):
                 touch(idx, owned[f] if owned is not None else None, v, rid)
         for f, idx in self.rel_index.items():
             v = row.get(f)
@@ -135,49 +112,6 @@ class Table:
                     touch(idx, o, t, rid)
             else:
                 touch(idx, o, v, rid)
-
-    @staticmethod
-    def _add(idx: dict, owned: set | None, key: Any, rid: str) -> None:
-        cur = idx.get(key)
-        if cur is None:
-            idx[key] = rid
-        elif type(cur) is str:
-            if cur != rid:
-                idx[key] = {cur, rid}
-                if owned is not None:
-                    owned.add(key)
-        else:
-            if type(cur) is tuple or (owned is not None and key not in owned):
-                cur = idx[key] = set(cur)
-                if owned is not None:
-                    owned.add(key)
-            cur.add(rid)
-
-    @staticmethod
-    def _remove(idx: dict, owned: set | None, key: Any, rid: str) -> None:
-        cur = idx.get(key)
-        if cur is None:
-            return
-        if type(cur) is str:
-            if cur == rid:
-                del idx[key]
-            return
-        if rid not in cur:
-            return
-        if len(cur) <= 2:
-            rest = [x for x in cur if x != rid]
-            if rest:
-                idx[key] = rest[0]
-            else:
-                del idx[key]
-            if owned is not None:
-                owned.discard(key)
-            return
-        if type(cur) is tuple or (owned is not None and key not in owned):
-            cur = idx[key] = set(cur)
-            if owned is not None:
-                owned.add(key)
-        cur.discard(rid)
 
     def put(self, row: dict) -> None:
         if self._shared:
@@ -210,7 +144,6 @@ class Table:
                 self._sorted = False
         return old
 
-
     def load(self, rows: dict[str, dict]) -> None:
         """Fill an empty table in bulk, taking `rows` ({id: row}) as its row map."""
         if self.rows or self._shared:
@@ -221,28 +154,7 @@ class Table:
         self._sorted = True
         scalar = set(self.scalar_index)
         for f, idx in (*self.scalar_index.items(), *self.rel_index.items()):
-            for rid, row in rows.items():
-                v = row.get(f)
-                if v is None:
-                    continue
-                if isinstance(v, (list, dict)):
-                    if f in scalar or type(v) is dict:
-                        continue
-                    keys = v
-                else:
-                    keys = (v,)
-                for key in keys:
-                    cur = idx.get(key)
-                    if cur is None:
-                        idx[key] = rid
-                    elif type(cur) is str:
-                        if cur != rid:
-                            idx[key] = {cur, rid}
-                    else:
-                        cur.add(rid)
-            for key, cur in idx.items():
-                if type(cur) is set:
-                    idx[key] = tuple(cur)
+            fill(idx, rows, f, lists=f not in scalar)
 
 
 def build_table(model: str, stored_relations: Iterable[str], rows: dict[str, dict]) -> Table:

@@ -19,7 +19,8 @@ stored field of whichever row holds the pair, so the world is correct whatever s
 contract version makes the stored one.
 
 Parts (one builder per family, composed by `WorldBuilder`): `build_base` (shared state, row
-and relation helpers), `build_infra`, `build_people`, `build_storage`, `build_vms`,
+and relation helpers), `build_infra`, `build_people`, `build_catalog`, `build_storage`,
+`build_vms` (+ `vm_kit`, `build_vm_devices`),
 `build_snapshots`, `build_history`, `build_finish` (generic rows, required relations,
 devices, alert rules); `vocab` holds the names and shapes they pick from.
 """

@@ -1,0 +1,28 @@
+"""The primitive values of a seeded world: ISO timestamps, uuid4 and MAC strings from a seeded
+rng, and the constants the builders share."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+
+INT32_MAX = 2 ** 31 - 1
+GiB = 1024 ** 3
+NEVER = "1970-01-01T00:00:00.000Z"
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+def iso(ms: int) -> str:
+    """Epoch milliseconds -> `2025-12-25T06:31:40.000Z`."""
+    dt = datetime.fromtimestamp(ms // 1000, tz=timezone.utc)
+    return f"{dt:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+
+
+def uuid4(rng: random.Random) -> str:
+    h = "%032x" % rng.getrandbits(128)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+def mac(rng: random.Random) -> str:
+    n = rng.getrandbits(24)
+    return "52:54:00:%02x:%02x:%02x" % (n >> 16, (n >> 8) & 255, n & 255)
