@@ -60,8 +60,10 @@ class FinishingBuilder(BuilderBase):
                         del self.rows[model][rid]
         # 2. Stored relations: generic rows get targets; every row gets its required ones.
         ids = {m: list(rows) for m, rows in self.rows.items()}
+        generic = self.generic
         for model, res in self.res.items():
             rows = self.rows[model]
+            has_generic = any(rid in generic for rid in rows)
             for f, plan in plans[model].items():
                 if not plan.stored:
                     continue
@@ -69,6 +71,8 @@ class FinishingBuilder(BuilderBase):
                 if not targets:
                     continue
                 required = f in res.required
+                if not has_generic and not (required and not plan.many):
+                    continue            # nothing below would touch a row (nor the rng)
                 for rid, row in rows.items():
                     if f in row:
                         continue

@@ -44,6 +44,7 @@ class VmDeviceBuilder(BuilderBase):
                 vol_rows[vol_id] = vol
                 kit.link_vol_cluster(vol, cid)
                 kit.link_vol_lun(vol, lun_id)
+                vol_rows[vol_id] = kit.vol_shape(vol)
             if kit.has_disk:
                 disk = kit.disk_tpl.copy()
                 disk.update(id=mint(), type=kit.t_disk, bus=bus, boot=d + 1, key=d,
@@ -51,6 +52,7 @@ class VmDeviceBuilder(BuilderBase):
                 disk_rows[disk["id"]] = disk
                 kit.link_disk_vm(disk, vid)
                 kit.link_disk_vol(disk, vol_id)
+                disk_rows[disk["id"]] = kit.disk_shape(disk)
             disks.append((d, size, vol_id, lun_id))
         total = kit.shared(total)
         if "size" in kit.vm_props:
@@ -71,11 +73,12 @@ class VmDeviceBuilder(BuilderBase):
                     boot=ndisks + 1, key=ndisks, device="hdc")
         self.rows["VmDisk"][disk["id"]] = disk
         kit.link_disk_vm(disk, vm["id"])
+        cd_image = None
         if ctx["isos"] and rand() < 0.7:
             cd_image = self.rng.choice(ctx["isos"])
             kit.link_disk_img(disk, cd_image["id"])
-            return cd_image
-        return None
+        self.rows["VmDisk"][disk["id"]] = kit.disk_shape(disk)
+        return cd_image
 
     def _vm_nics(self, kit: VmKit, ctx: dict, vm: dict, spec: VmSpec | None, k: int, ip: str,
                  running: bool) -> list[tuple]:
@@ -99,5 +102,6 @@ class VmDeviceBuilder(BuilderBase):
             self.rows["VmNic"][nic["id"]] = nic
             kit.link_nic_vm(nic, vm["id"])
             kit.link_nic_vlan(nic, vlan["id"] if vlan else None)
+            nic = self.rows["VmNic"][nic["id"]] = kit.nic_shape(nic)
             nics.append((n, nic, vlan))
         return nics

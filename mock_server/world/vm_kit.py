@@ -5,6 +5,7 @@ of the relations a VM build writes."""
 
 from __future__ import annotations
 
+from .rowshape import RowShape
 from .values import GiB
 from .vocab import CPU_SHAPES, DISK_GIB, MEM_GIB
 
@@ -53,6 +54,7 @@ class VmKit:
         self.mem_sizes = tuple(g * GiB for g in MEM_GIB)
         self.first_disk, self.disk_sizes = 40 * GiB, tuple(g * GiB for g in DISK_GIB)
         self._shared: dict = {}
+        self.vol_shape, self.disk_shape, self.nic_shape = (RowShape(m) for m in ("VmVolume", "VmDisk", "VmNic"))
         self.link_vm_cluster, self.link_vm_host = b.linker("Vm", "cluster"), b.linker("Vm", "host")
         self.link_vm_folder = b.linker("Vm", "folder")
         self.link_vm_group = b.linker("Vm", "vm_placement_group")
