@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .behaviour import Ctx, RawJSON
-from .store.table import members
+from .store.source import entry_set
 
 _FIELDS = ("name", "local_id")
 _NO = ("no",)
@@ -76,8 +76,10 @@ def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
         if type(value) is not str:
             return None
         index = table.index(key)         # built on first use; None for a small table: scan it
-        hits = members(index.get(value)) if index is not None else rows
-        ids = sorted(i for i in hits if rows[i].get(key) == value)
+        if index is None:
+            ids = sorted(i for i, r in rows.items() if r.get(key) == value)
+        else:
+            ids = _in_id_order(table, index, value, page)
     elif kind[0] == "rel":
         if type(value) is not dict or len(value) != 1 or type(value.get("id")) is not str:
             return None
@@ -85,7 +87,7 @@ def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
         if target not in store.tables[kind[1]].rows:       # a dangling reference matches nothing
             ids = []
         else:
-            ids = sorted(i for i in members(table.rel_index[key].get(target)) if rows[i].get(key) == target)
+            ids = _in_id_order(table, table.rel_index[key], target, page)
     else:
         return None
     if page is not _WHOLE:
@@ -93,6 +95,30 @@ def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
         ids = ids[skip:] if first is None else ids[skip:skip + first]
     render = store.render_json
     return RawJSON(b"[" + b",".join([render(model, rows[i]) for i in ids]) + b"]")
+
+
+def _in_id_order(table, index: dict, value: str, page: tuple[int, int | None]) -> list[str]:
+    """The ids of index entry `value`, in id order; with a `first`, and many of them, the
+    table's ordered ids are walked until the page is full (sooner than sorting them all)."""
+    entry = index.get(value)
+    if entry is None:
+        return []
+    if type(entry) is str:
+        return [entry]
+    skip, first = page
+    if first is not None and len(entry) > 64:
+        order = table.ordered_ids()
+        want = skip + first
+        if len(entry) ** 2 > want * len(order):
+            hits = entry_set(index, value)
+            out = []
+            for i in order:
+                if i in hits:
+                    out.append(i)
+                    if len(out) == want:
+                        break
+            return out
+    return sorted(entry)
 
 
 def _kind(schema, store, model: str, key: str) -> tuple:

@@ -36,6 +36,9 @@ class IndexHints:
 
     def _lookup_union(self, model: str, name: str, values) -> set | None:
         lookup = self.source.lookup
+        if len(values) == 1:
+            (only,) = values
+            return lookup(model, name, only)
         out: set = set()
         for v in values:
             s = lookup(model, name, v)

@@ -6,9 +6,20 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 
 from .binder import Binder
+from .model import BOOLEAN, ENUM
 from .columnar import columnar_answer
 from .pages import page_bounds, row_id
 from .request import Query
+
+
+_WALK_MIN = 64                     # fewer candidates than this: just sort them
+
+
+def exact_hint(plan) -> bool:
+    """Is `plan` one equality (or `_in`) on an indexed enum or boolean field, whose index
+    candidates are exactly the rows it matches (as `Binder.candidates` finds them)?"""
+    return (type(plan) is tuple and len(plan) == 4 and plan[0] == "cmp" and plan[2] in ("eq", "in")
+            and plan[1].kind in (ENUM, BOOLEAN))
 
 
 def execute_id_order(b: Binder, source, q: Query, mname: str, test, fast, cand, crows, counting: bool, get):
@@ -24,6 +35,10 @@ def execute_id_order(b: Binder, source, q: Query, mname: str, test, fast, cand, 
     limit = None if n is None else q.skip + n
     if limit == 0:
         return 0 if counting else []
+    if counting and not crows and cand is not None and exact_hint(q.where):
+        # the candidates are exactly the rows the where matches: count them, test none
+        start, end = page_bounds(len(cand), q)
+        return end - start
     if not crows and test is not None and (limit is None or counting):
         got = columnar_answer(b, source, mname, fast[2], cand, counting, q)
         if got is not None:
@@ -46,11 +61,19 @@ def execute_id_order(b: Binder, source, q: Query, mname: str, test, fast, cand, 
         n_match = sum(1 for _ in rows) if test is None else fast[1](rows)
         start, end = page_bounds(n_match, q)
         return end - start
-    if cand is None:
+    member = None                  # walking every id, keep only these
+    ids = None
+    if cand is None or (limit is not None and len(cand) > _WALK_MIN):
         ids = source.ids(mname)
         if not isinstance(ids, list):
             ids = list(ids)
-    else:
+        if cand is not None and len(cand) ** 2 > limit * len(ids):
+            # so many candidates that walking the ordered ids finds `limit` of them sooner
+            # than sorting them all would
+            member = cand
+        elif cand is not None:
+            ids = None
+    if ids is None:
         ids = sorted(cand)
     a = 0 if lo is None else bisect_right(ids, lo)
     z = len(ids) if hi is None else bisect_left(ids, hi)
@@ -68,6 +91,8 @@ def execute_id_order(b: Binder, source, q: Query, mname: str, test, fast, cand, 
     append = out.append
     matched = 0
     for k in rng:
+        if member is not None and ids[k] not in member:
+            continue
         row = get(ids[k])
         if row is None or (test is not None and not test(row)):
             continue

@@ -68,7 +68,7 @@ class StoreSource:
             idx = t.index(field)
             if idx is None:
                 return None
-            return set(members(idx.get(value)))
+            return entry_set(idx, value)
         except TypeError:                   # an unhashable value
             return None
 
@@ -102,3 +102,16 @@ class StoreSource:
             elif v is not None:
                 out.add(v)
         return out
+
+
+def entry_set(idx: dict, key: Any) -> set:
+    """The ids of index entry `key` as a set, not to be changed: the entry's own set, or a
+    new one. A big bulk-loaded (tuple) entry that is asked for is kept as that set from then
+    on (the same ids; a write copies a set its table does not own before changing it)."""
+    entry = idx.get(key)
+    if type(entry) is set:
+        return entry
+    ids = set(members(entry))
+    if type(entry) is tuple and len(entry) > 64:
+        idx[key] = ids
+    return ids
