@@ -122,6 +122,30 @@ def test_same_seed_same_world():
     assert dump(generate(c, sc)) == dump(generate(c, sc))
 
 
+_DIGEST = """
+import hashlib, json, sys
+from mock_server.contract.loader import load_contract
+from mock_server.world.generator import generate
+store = generate(load_contract(), "default", seed=7)
+print(hashlib.sha256(json.dumps({m: store.all(m) for m in store.tables}, sort_keys=True).encode()).hexdigest())
+"""
+
+
+def test_same_seed_same_world_in_another_process():
+    """String hashing differs per process (PYTHONHASHSEED): nothing the world picks may
+    depend on the iteration order of a set of strings (required fields were once filled in
+    set order, so a template's NIC differed from run to run)."""
+    import subprocess
+    import sys
+    digests = set()
+    for hash_seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run([sys.executable, "-c", _DIGEST], env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+
+
 def test_other_seed_other_world():
     c = contract("4.6.0")
     sc = load_scenario("default")

@@ -77,25 +77,17 @@ def fill(idx: dict, rows: dict[str, dict], field: str, lists: bool) -> None:
     """Index `field` of every row of `rows` ({id: row}) into the empty `idx`; a list value
     (a to-many relation, when `lists`) indexes each of its ids. Entries of several ids are
     tuples."""
-    for rid, row in rows.items():
-        v = row.get(field)
+    groups: dict = {}
+    add = groups.setdefault
+    for rid, v in zip(rows, [row.get(field) for row in rows.values()]):
         if v is None:
             continue
         if isinstance(v, (list, dict)):
-            if not lists or type(v) is dict:
+            if not lists or isinstance(v, dict):
                 continue
-            keys = v
+            for key in dict.fromkeys(v):       # each id once, in order
+                add(key, []).append(rid)
         else:
-            keys = (v,)
-        for key in keys:
-            cur = idx.get(key)
-            if cur is None:
-                idx[key] = rid
-            elif type(cur) is str:
-                if cur != rid:
-                    idx[key] = {cur, rid}
-            else:
-                cur.add(rid)
-    for key, cur in idx.items():
-        if type(cur) is set:
-            idx[key] = tuple(cur)
+            add(v, []).append(rid)
+    for key, ids in groups.items():
+        idx[key] = ids[0] if len(ids) == 1 else tuple(ids)

@@ -161,8 +161,8 @@ class BuilderBase:
     def _complete(self, schema: dict, obj: dict) -> dict:
         """`obj` with the required fields of `schema` it lacks synthesised."""
         props, req = self.synth.obj_shape(schema)
-        for k in req:
-            if k not in obj:
+        for k in props:                 # in schema order (a set's order would vary by process)
+            if k in req and k not in obj:
                 obj[k] = self.synth.value(k, props[k])
         return obj
 

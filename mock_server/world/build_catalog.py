@@ -108,7 +108,8 @@ class CatalogBuilder(BuilderBase):
                  "local_id": vlan.get("local_id"), "vds_ovs": "ovsbr-vm"}
             obj = {k: val for k, val in v.items() if k in vprops and val is not None}
             _, vreq = self.synth.obj_shape(props["vlan"])
-            for k in vreq:
-                obj.setdefault(k, self.synth.value(k, vprops[k]))
+            for k in vprops:            # in schema order (a set's order would vary by process)
+                if k in vreq:
+                    obj.setdefault(k, self.synth.value(k, vprops[k]))
             nic["vlan"] = obj
         return [self._complete(item, {k: v for k, v in nic.items() if k in props})]

@@ -73,7 +73,9 @@ class VmBuilder(VmDeviceBuilder):
         rng = self.rng
         choice, rand, ts_pool = rng.choice, rng.random, self.pools.timestamps
         maint = ctx.get("maintenance") or ()
-        hosts = [h for h in ctx["hosts"] if h["id"] not in maint] or ctx["hosts"]
+        hosts = ctx.get("vm_hosts")         # the hosts that run VMs (not in maintenance)
+        if hosts is None:
+            hosts = ctx["vm_hosts"] = [h for h in ctx["hosts"] if h["id"] not in maint] or ctx["hosts"]
         host = hosts[k % len(hosts)] if hosts else None
         if spec is not None and spec.host:
             host = self._spec_host(ctx, spec, maint)
