@@ -116,7 +116,10 @@ def prepared(schema: QuerySchema, model, args: dict | None) -> Query:
     """`prepare`, memoised on the body's canonical JSON: clients repeat the same queries
     (task polling, point lookups), and a prepared Query is immutable. Errors are not kept."""
     try:
-        key = (model if isinstance(model, str) else model.name, orjson.dumps(args, option=orjson.OPT_SORT_KEYS))
+        # the key in a block of its own size (orjson's output keeps an 8 KiB+ buffer: 2,048 kept
+        # keys were 16 MiB)
+        key = (model if isinstance(model, str) else model.name,
+               bytes(memoryview(orjson.dumps(args, option=orjson.OPT_SORT_KEYS))))
     except (TypeError, orjson.JSONEncodeError):
         return prepare(schema, model, args)
     cache = schema.__dict__.get("_prepared")
