@@ -7,6 +7,7 @@ the body and say what was expected, in the request's language.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
 from .coerce import Coercer
@@ -23,7 +24,14 @@ class Validator(LeafChecks):
     def __init__(self, contract: Contract, strict_additional: bool = True):
         self.contract = contract
         self.strict_additional = strict_additional
-        self._compiled: dict[tuple[str, bool], Check] = {}
+        self._compiled: dict[tuple[str, bool], Check] = {}     # complete checks only
+        # Checks are compiled on first use, by whichever request thread needs one first. A
+        # build in progress (a recursive schema refers to itself through a placeholder) is
+        # kept in `_pending` and published only when the outermost build is complete, so a
+        # thread never runs another's half-built check.
+        self._lock = threading.RLock()
+        self._pending: dict[tuple[str, bool], Check] = {}
+        self._depth = 0
 
     def validate(self, schema: dict | None, value: Any, path: str = "") -> None:
         if schema is None:
@@ -49,14 +57,32 @@ class Validator(LeafChecks):
             hit = self._compiled.get(key)
             if hit is not None:
                 return hit
-            box: list[Check] = []
-            self._compiled[key] = lambda v, p: box[0](v, p)     # recursion guard
+            with self._lock:
+                return self._compile_ref(key, name, in_where)
+        return self._build(schema, in_where, None)
+
+    def _compile_ref(self, key: tuple[str, bool], name: str, in_where: bool) -> Check:
+        """Under the lock: a named schema's check (see `__init__` on publishing)."""
+        hit = self._compiled.get(key) or self._pending.get(key)
+        if hit is not None:
+            return hit
+        box: list[Check] = []
+        self._pending[key] = lambda v, p: box[0](v, p)     # recursion guard
+        self._depth += 1
+        try:
             target = self.contract.schemas.get(name, {})
             check = self._build(target, in_where or name.endswith("WhereInput"), name)
             box.append(check)
-            self._compiled[key] = check
-            return check
-        return self._build(schema, in_where, None)
+            self._pending[key] = check
+        except BaseException:
+            self._pending.pop(key, None)
+            raise
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._compiled.update(self._pending)
+                self._pending.clear()
+        return check
 
     # ------------------------------------------------------------------ builders
     def _build(self, schema: dict, in_where: bool, name: str | None) -> Check:
