@@ -15,9 +15,8 @@ from flask import Flask, Response, request
 
 from . import behaviour
 from .contract.index import Contract
-from .contract.validate import ValidationError
 from .dispatch import EXT_KEY, REQUEST_ID_ENV, ApiDispatcher, Front  # noqa: F401 (re-exported)
-from .errors import ApiError, bad_request, not_found
+from .errors import ApiError, not_found
 from .limits import body_too_large
 from .state import MockConfig, MockState
 
@@ -25,7 +24,6 @@ log = logging.getLogger("cloudtower_mock")
 
 API_PREFIX = "/v2/api"
 NAMESPACE_HEADER = "X-Mock-Namespace"
-JSON_TYPES = ("application/json", "application/*+json")
 
 
 def json_response(payload: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -126,88 +124,3 @@ def _language_enum(contract: Contract) -> frozenset[str] | None:
     if name:
         return frozenset(contract.enum_values({"$ref": "#/components/schemas/" + name}))
     return None
-
-
-def _body(request, state: MockState, op) -> tuple[Any, dict]:
-    """The body of a request the dispatcher does not read itself: query strings (GET),
-    multipart forms, and JSON through werkzeug's request."""
-    if op.method == "get":
-        args = request.args.to_dict()
-        _check_query(state, op, args)
-        return args, {}
-    if op.content_type is None:
-        return None, {}
-    if op.content_type.startswith("multipart/"):
-        return _multipart(request, state, op)
-    length = request.environ.get("CONTENT_LENGTH")
-    if length and length.isdigit() and "HTTP_TRANSFER_ENCODING" not in request.environ:
-        raw = request.environ["wsgi.input"].read(int(length))    # the common case, without wrappers
-    else:
-        raw = request.get_data(cache=False)
-    ctype = (request.mimetype or "").lower()
-    if not raw.strip():
-        # clients post no body to list queries; an empty object is what they mean
-        body: Any = {} if op.request_schema is not None and _is_object(state, op.request_schema) else None
-        if body is None and op.body_required:
-            raise bad_request("request body is required", "缺少请求体")
-    else:
-        if ctype and ctype not in JSON_TYPES and not ctype.endswith("+json"):
-            raise bad_request(f"Content-Type must be application/json, got {request.mimetype}",
-                              f"Content-Type 必须为 application/json, 实际为 {request.mimetype}")
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            raise bad_request(f"request body is not valid JSON: {e}", f"请求体不是合法的 JSON: {e}")
-    try:
-        body = state.validator.coerce(op.request_schema, body)      # a single value for a list
-        state.validator.validate(op.request_schema, body)
-    except ValidationError as e:
-        raise _validation_error(e)
-    return body, {}
-
-
-def _validation_error(e: ValidationError) -> ApiError:
-    return ApiError(400, e.message("en-US"), message_zh=e.message("zh-CN"))
-
-
-def _is_object(state: MockState, schema: dict) -> bool:
-    r = state.contract.resolve(schema)
-    return r.get("type", "object") == "object"
-
-
-def _multipart(request, state: MockState, op) -> tuple[dict, dict]:
-    if not (request.mimetype or "").startswith("multipart/"):
-        raise bad_request(f"Content-Type must be multipart/form-data, got {request.mimetype or 'none'}",
-                          "Content-Type 必须为 multipart/form-data")
-    schema = state.contract.resolve(op.request_schema)
-    props = schema.get("properties", {})
-    form = request.form.to_dict()
-    files = {k: request.files[k] for k in request.files}
-    for key in schema.get("required", []):
-        if key not in form and key not in files:
-            raise bad_request(f"multipart field '{key}' is required", f"缺少 multipart 字段 '{key}'")
-    for key in list(form) + list(files):
-        if key not in props:
-            raise bad_request(f"unknown multipart field '{key}'", f"未知的 multipart 字段 '{key}'")
-    for key, item in props.items():
-        if item.get("format") == "binary" and key in form:
-            raise bad_request(f"multipart field '{key}' must be a file", f"multipart 字段 '{key}' 必须是文件")
-    return form, files
-
-
-def _check_query(state: MockState, op, args: dict) -> None:
-    known = {p["name"]: p for p in op.parameters if p.get("in") == "query"}
-    for key, value in args.items():
-        if key not in known:
-            raise bad_request(f"unknown query parameter '{key}'", f"未知的查询参数 '{key}'")
-        schema = state.contract.resolve(known[key].get("schema", {}))
-        if schema.get("type") == "integer":
-            try:
-                n = int(value)
-            except ValueError:
-                raise bad_request(f"query parameter '{key}' must be an integer, got '{value[:40]}'",
-                                  f"查询参数 '{key}' 必须为整数")
-            lo, hi = schema.get("minimum"), schema.get("maximum")
-            if (lo is not None and n < lo) or (hi is not None and n > hi):
-                raise bad_request(f"query parameter '{key}' must be within {lo} .. {hi}, got {n}",
-                                  f"查询参数 '{key}' 超出范围 {lo} .. {hi}")

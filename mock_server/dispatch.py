@@ -38,6 +38,7 @@ from .contract.validate import ValidationError
 from .direct import direct_lookup
 from .errors import ApiError, bad_request, not_found, unauthorized
 from .limits import body_too_large, check_depth, content_length, depth_error, read_limited
+from .request_body import JSON_TYPES, read_body
 from .texts import LOCALIZED
 from .world.derived import refresh as refresh_derived
 
@@ -46,7 +47,6 @@ log = logging.getLogger("cloudtower_mock")
 API_PREFIX = "/v2/api"
 REQUEST_ID_ENV = "cloudtower_mock.request_id"
 EXT_KEY = "cloudtower_mock_api"
-JSON_TYPES = ("application/json", "application/*+json")
 
 _STATUS = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
 _JSON_CT = ("Content-Type", "application/json")
@@ -182,11 +182,10 @@ class _BodyReader:
                 if length > self.state.config.max_upload:
                     raise body_too_large(length, self.state.config.max_upload, "--max-upload")
             if r.op.content_type is not None or r.op.method == "get":
-                from .app import _body        # query strings and multipart forms: werkzeug's parsers
                 wr = Request(env)
                 wr.max_content_length = self.state.config.max_upload
                 try:
-                    req.body, req.files = _body(wr, self.state, r.op)
+                    req.body, req.files = read_body(wr, self.state, r.op)  # werkzeug's parsers
                 except RequestEntityTooLarge:
                     raise body_too_large(content_length(env) or self.state.config.max_upload + 1,
                                          self.state.config.max_upload, "--max-upload") from None
