@@ -77,17 +77,24 @@ def fill(idx: dict, rows: dict[str, dict], field: str, lists: bool) -> None:
     """Index `field` of every row of `rows` ({id: row}) into the empty `idx`; a list value
     (a to-many relation, when `lists`) indexes each of its ids. Entries of several ids are
     tuples."""
-    groups: dict = {}
-    add = groups.setdefault
+    get = idx.get
     for rid, v in zip(rows, [row.get(field) for row in rows.values()]):
         if v is None:
             continue
         if isinstance(v, (list, dict)):
             if not lists or isinstance(v, dict):
                 continue
-            for key in dict.fromkeys(v):       # each id once, in order
-                add(key, []).append(rid)
+            keys = dict.fromkeys(v)          # each id once, in order
         else:
-            add(v, []).append(rid)
-    for key, ids in groups.items():
-        idx[key] = ids[0] if len(ids) == 1 else tuple(ids)
+            keys = (v,)
+        for key in keys:
+            cur = get(key)
+            if cur is None:
+                idx[key] = rid               # most keys: one row (a one-to-one relation, a name)
+            elif type(cur) is list:
+                cur.append(rid)
+            else:
+                idx[key] = [cur, rid]
+    for key, cur in idx.items():
+        if type(cur) is list:
+            idx[key] = tuple(cur)
