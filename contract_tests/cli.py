@@ -62,8 +62,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "token with its exp claim moved into the past)")
     p.add_argument("--task-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="a task not finished after this long is reported as never finishing (default 30)")
-    p.add_argument("--stateful-examples", type=int, default=2, help="stateful suite: runs of the machine")
-    p.add_argument("--stateful-steps", type=int, default=6, help="stateful suite: steps per run")
+    p.add_argument("--stateful-examples", type=int, default=3, help="stateful suite: runs of the machine")
+    p.add_argument("--stateful-steps", type=int, default=10, help="stateful suite: steps per run")
     p.add_argument("--time-budget", type=float, default=60.0, metavar="SECONDS",
                    help="overall time budget (default 60); suites stop when their share is spent, and "
                         "the run ends within 10%% of it")

@@ -1,8 +1,10 @@
 """The stateful suite: a hypothesis RuleBasedStateMachine driving a VM lifecycle.
 
-Rules: create-vm (on an existing cluster, host and VLAN), start-vm, poweroff-vm,
-update-vm-basic-info, create-vm-snapshot, rollback-vm, rebuild-vm-from-snapshot, delete-vm,
-create/delete-iscsi-lun-snapshot. Every mutation must answer 200 with a task that ends
+Each run starts from a RUNNING VM it creates; then, drawn by hypothesis (seeded by --seed):
+create-vm (on an existing cluster, host and VLAN; STOPPED or RUNNING; at most two VMs alive
+at once), start-vm, poweroff-vm, update-vm-basic-info, create-vm-snapshot, rollback-vm,
+rebuild-vm-from-snapshot, delete-vm, create/delete-iscsi-lun-snapshot (beside a VM, at most
+two alive). Every mutation must answer 200 with a task that ends
 SUCCESSED (polled with get-tasks). After each step the invariants are checked on the
 resources the run created (names start with the prefix): `-connection` counts equal the list
 lengths, first/after pagination rebuilds the lists, no `entityAsyncStatus` is left once the
@@ -23,6 +25,9 @@ from .stateful_run import GiB, VmRun
 from .target import Target, TargetError
 
 __all__ = ["Env", "GiB", "StatefulSuite", "build_machine"]
+
+MAX_LIVE_VMS = 2          # VMs a run keeps at once (created ones not yet deleted)
+MAX_LIVE_LUN_SNAPSHOTS = 2
 
 
 class Env:
@@ -70,17 +75,23 @@ def build_machine(env: Env, result: SuiteResult, counter: Callable[[], int], log
     """The hypothesis state machine of a VM lifecycle: each rule draws its step's arguments
     and runs the step on a fresh VmRun (stateful_run); the invariants run after every step."""
     from hypothesis import strategies as st
-    from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+    from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
     class VmLifecycle(RuleBasedStateMachine):
         def __init__(self):
             super().__init__()
             self.run = VmRun(env, result, counter, tag)
 
-        @precondition(lambda self: not self.run.broken)
-        @rule()
-        def create_vm(self):
-            self.run.create_vm()
+        @initialize()
+        def first_vm(self):
+            """Every run starts from a running VM: a power state to keep an eye on from step one."""
+            self.run.create_vm(True)
+
+        # a few VMs at a time, so that the draws go to what is done with them
+        @precondition(lambda self: not self.run.broken and len(self.run.vms) < MAX_LIVE_VMS)
+        @rule(running=st.booleans())
+        def create_vm(self, running):
+            self.run.create_vm(running)
 
         @precondition(lambda self: self.run.vms_in("STOPPED"))
         @rule(data=st.data())
@@ -119,7 +130,10 @@ def build_machine(env: Env, result: SuiteResult, counter: Callable[[], int], log
         def delete_vm(self, data):
             self.run.delete_vm(data.draw(st.sampled_from(sorted(self.run.vms))))
 
-        @precondition(lambda self: env.lun is not None)
+        # LUN snapshots beside a VM's life, a few at a time (cheap to make, they would
+        # otherwise take the whole creation budget)
+        @precondition(lambda self: env.lun is not None and self.run.vms
+                      and len(self.run.lun_snapshots) < MAX_LIVE_LUN_SNAPSHOTS)
         @rule()
         def lun_snapshot(self):
             self.run.lun_snapshot()
@@ -174,6 +188,7 @@ class StatefulSuite:
         import uuid
         self.tag = f"st{uuid.uuid4().hex[:6]}-"
         machine = build_machine(env, res, lambda: next(counter), self.log, self.tag)
+        machine = hypothesis.seed(self.seed)(machine)   # the same --seed draws the same steps
         try:
             run_state_machine_as_test(machine, settings=settings(
                 max_examples=self.examples, stateful_step_count=self.steps, database=None, deadline=None,

@@ -87,13 +87,15 @@ class RunBase:
 class VmRun(LifecycleInvariants, RunBase):
     """The steps of the VM lifecycle."""
 
-    def create_vm(self) -> None:
+    def create_vm(self, running: bool = False) -> None:
+        """A VM with a disk and a NIC, created STOPPED or RUNNING (the state it must then show)."""
         if not self.can_create():
             return
         env = self.env
         name = self.new_name("vm")
+        status = "RUNNING" if running else "STOPPED"
         item = {"cluster_id": env.cluster["id"], "host_id": env.host["id"], "name": name, "ha": False,
-                "cpu_sockets": 1, "cpu_cores": 1, "vcpu": 1, "memory": GiB, "status": "STOPPED",
+                "cpu_sockets": 1, "cpu_cores": 1, "vcpu": 1, "memory": GiB, "status": status,
                 "firmware": "BIOS",
                 "vm_nics": [{"connect_vlan_id": env.vlan["id"]}] if env.vlan else [],
                 "vm_disks": {"mount_new_create_disks": [
@@ -104,7 +106,7 @@ class VmRun(LifecycleInvariants, RunBase):
         if items:
             vid = items[0]["data"]["id"]
             self.safety.record("Vm", vid, name)
-            self.vms[vid] = {"name": name, "status": "STOPPED", "description": None}
+            self.vms[vid] = {"name": name, "status": status, "description": None}
 
     def vms_in(self, status: str) -> list[str]:
         return sorted(k for k, v in self.vms.items() if v["status"] == status)

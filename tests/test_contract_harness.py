@@ -153,3 +153,41 @@ def test_no_import_cycles_in_the_harness():
         return seen
     cycles = sorted(a for a in graph if a in reach(a, set()))
     assert not cycles, cycles
+
+
+class StatusLiar:
+    """WSGI wrapper: get-vms shows every RUNNING VM as STOPPED (a server that lies about power
+    state; the tasks and everything else are right)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        captured = {}
+
+        def sr(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+        chunks = b"".join(self.app(environ, sr))
+        status, headers = captured["status"], captured["headers"]
+        if status.startswith("200") and environ.get("PATH_INFO") == "/v2/api/get-vms":
+            data = orjson.loads(chunks)
+            for vm in data:
+                if vm.get("status") == "RUNNING":
+                    vm["status"] = "STOPPED"
+            chunks = orjson.dumps(data)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(chunks))))
+        start_response(status, headers)
+        return [chunks]
+
+
+@pytest.mark.parametrize("seed", ["1", "2", "3"])
+def test_the_stateful_suite_catches_a_server_that_lies_about_power_state(sdk_contract, tmp_path, seed):
+    with InProcessMock(contract=sdk_contract, task_speed=20, wrap=StatusLiar) as liar:
+        rc = contract_main(["--base-url", liar.url, "--username", "root", "--password", "root",
+                            "--report-dir", str(tmp_path), "--suites", "stateful", "--seed", seed,
+                            "--time-budget", "60"])        # the suite's default runs and steps
+    report = (tmp_path / "report.md").read_text()
+    assert rc != 0
+    assert "expected RUNNING" in report, report
