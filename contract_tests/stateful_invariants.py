@@ -38,6 +38,9 @@ class LifecycleInvariants:
                                                 f"the list {len(full)}")
             mine = set(self.vms) | set(self.snapshots) | set(self.lun_snapshots)
             for x in full:
+                if x.get("id") in self.deleted:
+                    flag("/" + list_op, INVARIANT, f"{self.deleted[x['id']]} is listed after its "
+                                                   f"delete task ended")
                 if x.get("id") in mine and not self.broken and x.get("entityAsyncStatus") is not None:
                     flag("/" + list_op, INVARIANT,
                          f"{x.get('name')} still {x['entityAsyncStatus']} after its tasks ended")

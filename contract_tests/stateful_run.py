@@ -30,6 +30,7 @@ class RunBase:
         self.snapshots: dict[str, str] = {}     # snapshot id -> vm id
         self.snap_descriptions: dict[str, str | None] = {}  # snapshot id -> the VM's description then
         self.lun_snapshots: dict[str, str] = {}  # id -> name
+        self.deleted: dict[str, str] = {}       # id -> name of what a delete took away (tasks ended)
         self.broken = False
 
     def flag(self, op: str, kind: str, msg: str) -> None:
@@ -155,7 +156,7 @@ class VmRun(LifecycleInvariants, RunBase):
                 return
             self.vms[vid]["status"] = "STOPPED"
         if self.mutate("delete-vm", {"where": {"id": vid}}) is not None:
-            del self.vms[vid]
+            self.deleted[vid] = self.vms.pop(vid)["name"]
             for s in [s for s, v in self.snapshots.items() if v == vid]:
                 self.snapshots.pop(s)      # snapshots of a deleted VM: left to the final cleanup
 
@@ -173,4 +174,4 @@ class VmRun(LifecycleInvariants, RunBase):
 
     def delete_lun_snapshot(self, sid: str) -> None:
         if self.mutate("delete-iscsi-lun-snapshot", {"where": {"id": sid}}) is not None:
-            self.lun_snapshots.pop(sid)
+            self.deleted[sid] = self.lun_snapshots.pop(sid)

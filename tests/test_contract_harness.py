@@ -191,3 +191,45 @@ def test_the_stateful_suite_catches_a_server_that_lies_about_power_state(sdk_con
     report = (tmp_path / "report.md").read_text()
     assert rc != 0
     assert "expected RUNNING" in report, report
+
+
+class NoDelete:
+    """WSGI wrapper: delete-vm answers as usual (a task that ends SUCCESSED) but deletes nothing:
+    the request goes to the mock as an update-vm-basic-info that changes nothing."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != "/v2/api/delete-vm":
+            return self.app(environ, start_response)
+        import io
+        body = orjson.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        raw = orjson.dumps({"where": body["where"], "data": {}})
+        environ = {**environ, "PATH_INFO": "/v2/api/update-vm-basic-info", "wsgi.input": io.BytesIO(raw),
+                   "CONTENT_LENGTH": str(len(raw))}
+        captured = {}
+
+        def sr(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+        chunks = b"".join(self.app(environ, sr))
+        status, headers = captured["status"], captured["headers"]
+        if status.startswith("200"):
+            chunks = orjson.dumps([{"task_id": x["task_id"], "data": {"id": x["data"]["id"]}}
+                                   for x in orjson.loads(chunks)])
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(chunks))))
+        start_response(status, headers)
+        return [chunks]
+
+
+@pytest.mark.parametrize("seed", ["1", "2"])
+def test_the_stateful_suite_catches_a_delete_that_deletes_nothing(sdk_contract, tmp_path, seed):
+    with InProcessMock(contract=sdk_contract, task_speed=20, wrap=NoDelete) as server:
+        rc = contract_main(["--base-url", server.url, "--username", "root", "--password", "root",
+                            "--report-dir", str(tmp_path), "--suites", "stateful", "--seed", seed,
+                            "--time-budget", "60"])
+    report = (tmp_path / "report.md").read_text()
+    assert rc != 0
+    assert "is listed after its delete task ended" in report, report
