@@ -8,8 +8,8 @@ two alive). Every mutation must answer 200 with a task that ends
 SUCCESSED (polled with get-tasks). After each step the invariants are checked on the
 resources the run created (names start with the prefix): `-connection` counts equal the list
 lengths, first/after pagination rebuilds the lists, no `entityAsyncStatus` is left once the
-tasks ended, the VMs have the state the steps gave them, nothing deleted is listed again, and every VM snapshot disk's
-`snapshot_local_id` is the `name` of an IscsiLunSnapshot. Only runs when mutations are
+tasks ended, the VMs have the state the steps gave them, nothing deleted is listed again, and
+every VM snapshot disk's `snapshot_local_id` is the `name` of an IscsiLunSnapshot. Only runs when mutations are
 allowed; every name carries the prefix, creations are capped by the budget, and what a run
 created is deleted at the end.
 """
