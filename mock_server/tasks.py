@@ -37,6 +37,7 @@ CREATING, UPDATING, DELETING = "CREATING", "UPDATING", "DELETING"
 DEFAULT_DURATIONS = {"create": 0.6, "update": 0.3, "delete": 0.4, "action": 0.5, "get": 0.2}
 PENDING_FRACTION = 0.1          # share of a task's duration spent PENDING
 
+
 @functools.lru_cache(maxsize=1024)
 def typename_token(model: str) -> str:
     """`Vm` -> `VM`, `VmVolume` -> `VM_VOLUME` (the locked-resource type of ErrorBody.props)."""
@@ -155,7 +156,6 @@ class _Outcomes:
                 store.put(model, restored)
         if meta.on_failure is not None:
             meta.on_failure()
-
 
     def _task_row(self, meta: _Meta, description: str | None, mutation: str | None, op_name: str | None,
                   user_id: str | None, cluster_id: str | None) -> dict:
