@@ -38,7 +38,7 @@ from .contract.validate import ValidationError
 from .direct import direct_lookup
 from .errors import ApiError, bad_request, not_found, unauthorized
 from .limits import body_too_large, check_depth, content_length, depth_error, read_limited
-from .request_body import JSON_TYPES, read_body
+from .request_body import JSON_SPACE, JSON_TYPES, read_body
 from .texts import LOCALIZED
 from .world.derived import refresh as refresh_derived
 
@@ -195,7 +195,7 @@ class _BodyReader:
 
     def _json_body(self, req: ApiRequest, r: Route) -> Any:
         raw = req.raw
-        if not raw.strip():
+        if not raw.strip(JSON_SPACE):
             # clients post no body to list queries; an empty object is what they mean
             body = None if r.empty_body is None else {}
             if body is None and r.op.body_required:

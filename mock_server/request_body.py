@@ -12,6 +12,7 @@ from .errors import ApiError, bad_request
 from .state import MockState
 
 JSON_TYPES = ("application/json", "application/*+json")
+JSON_SPACE = b" \t\r\n"      # what JSON counts as whitespace (bytes.strip() would also take \x0b, \x0c)
 
 
 def read_body(request, state: MockState, op) -> tuple[Any, dict]:
@@ -31,7 +32,7 @@ def read_body(request, state: MockState, op) -> tuple[Any, dict]:
     else:
         raw = request.get_data(cache=False)
     ctype = (request.mimetype or "").lower()
-    if not raw.strip():
+    if not raw.strip(JSON_SPACE):
         # clients post no body to list queries; an empty object is what they mean
         body: Any = {} if op.request_schema is not None and _is_object(state, op.request_schema) else None
         if body is None and op.body_required:

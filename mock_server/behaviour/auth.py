@@ -169,7 +169,9 @@ def update_password_security(ctx: Ctx, body):
     store = ctx.store
     rows = store.all("GlobalSettings") or [store.insert("GlobalSettings", fill_required(ctx, "GlobalSettings", {}))]
     before = list(rows)
-    changes = {k: v for k, v in body.items() if v is not None}
+    known = ctx.contract.properties(ctx.op.request_schema) if ctx.op.request_schema else {}
+    # the params object is open: a key it does not declare is no setting of auth
+    changes = {k: v for k, v in body.items() if v is not None and k in known}
     for r in rows:
         store.update("GlobalSettings", r["id"], {"auth": {**(r.get("auth") or {}), **changes}})
     first = rows[0]["id"]

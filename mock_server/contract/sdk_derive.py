@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 # Bump when the derived document's layout changes, so stale caches are ignored.
-DERIVE_FORMAT_VERSION = 2
+DERIVE_FORMAT_VERSION = 3
 
 REF_PREFIX = "#/components/schemas/"
 
@@ -711,12 +711,17 @@ def derive_openapi(package_dir: str | os.PathLike | None = None) -> dict:
                 if code == "200":
                     response_roots |= _refs_in(resp)
             request_roots |= _refs_in(o.get("requestBody", {})) | _refs_in(o.get("parameters", []))
-    response_only = _closure(response_roots, edges) - _closure(request_roots, edges)
+    request_side = _closure(request_roots, edges)
+    response_side = _closure(response_roots, edges)
+    response_only = response_side - request_side
+    facts = input_facts()
+    opened, closed = frozenset(facts.get("open", ())), frozenset(facts.get("closed", ()))
     for name, s in schemas.items():
         if s.get("type") != "object" or _NEVER_STRICT_RE.match(name):
             continue
-        if _STRICT_NAME_RE.match(name) or name in response_only:
+        if ((_STRICT_NAME_RE.match(name) or name in response_only) and name not in opened) or name in closed:
             s["additionalProperties"] = False
+    apply_input_nullability(schemas, request_side - response_side, facts)
 
     security_used = {n for item in paths.values() for o in item.values() for sec in o["security"] for n in sec}
     security_schemes: dict[str, dict] = {}
@@ -746,6 +751,35 @@ def derive_openapi(package_dir: str | os.PathLike | None = None) -> dict:
 # --------------------------------------------------------------------------------------
 
 _WHERE_SUFFIX = re.compile(r"_(gt|gte|lt|lte|in|not_in|not)$")
+
+
+_GRAPHQL_INPUT_RE = re.compile(r"^(.*WhereInput|.*WhereUniqueInput|.*OrderByInput|Get.*RequestBody)$")
+
+
+def input_facts() -> dict:
+    """The generated table of the spec's input exceptions (see tools/gen_input_facts.py)."""
+    try:
+        return json.loads(Path(__file__).with_name("input_facts.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def apply_input_nullability(schemas: dict[str, dict], request_only: set[str], facts: dict) -> None:
+    """REST parameter objects (request-only, not GraphQL inputs) take no null for an
+    optional key, as the spec says (tsoa validates them), except the table's fields."""
+    keep = frozenset(facts.get("nullable", ()))
+    for name in request_only:
+        s = schemas.get(name)
+        if s is None or _GRAPHQL_INPUT_RE.match(name):
+            continue
+        for field, ps in (s.get("properties") or {}).items():
+            if not ps.get("nullable") or f"{name}.{field}" in keep:
+                continue
+            all_of = ps.get("allOf")
+            if all_of and len(ps) == 2 and len(all_of) == 1:
+                s["properties"][field] = dict(all_of[0])
+            else:
+                s["properties"][field] = {k: v for k, v in ps.items() if k != "nullable"}
 
 
 def int32_table() -> dict:
@@ -808,10 +842,12 @@ def _fingerprint(pkg: Path) -> str:
     h.update(f"fmt{DERIVE_FORMAT_VERSION}\0{pkg}\0".encode())
     # The deriver's own source is part of the key: a changed derivation never
     # reuses a document cached by an older one.
-    try:
-        h.update(Path(__file__).read_bytes())
-    except OSError:
-        pass
+    for own in (Path(__file__), Path(__file__).with_name("int32_fields.json"),
+                Path(__file__).with_name("input_facts.json")):
+        try:
+            h.update(own.read_bytes())      # and so are its generated tables
+        except OSError:
+            pass
     for sub in ("api", "models"):
         with os.scandir(pkg / sub) as it:
             entries = sorted((e for e in it if e.name.endswith(".py")), key=lambda e: e.name)
