@@ -279,8 +279,12 @@ class ApiDispatcher(_BodyReader):
                             f"接口 {path} 在 CloudTower {version} 中不存在")
         op = r.op
         if req.method.lower() != op.method:
-            raise not_found(f"Operation {path} does not answer {req.method}; use {op.method.upper()}",
-                            f"接口 {path} 不支持 {req.method}; 请使用 {op.method.upper()}")
+            # 405 with Allow (RFC 9110), still an ErrorBody
+            e = ApiError(405, f"Operation {path} does not answer {req.method}; use {op.method.upper()}",
+                         message_zh=f"接口 {path} 不支持 {req.method}; 请使用 {op.method.upper()}")
+            answer = Answer.json(e.body(req.path, req.lang), 405)
+            answer.headers = [*(answer.headers or ()), ("Allow", op.method.upper())]
+            return answer
         req.route = r
         return None
 

@@ -148,7 +148,8 @@ def test_every_answer_has_a_unique_request_id(client, auth):
 
 def test_wrong_method_and_bad_json_are_error_bodies(client, auth):
     r = client.get("/v2/api/get-vms", headers=auth)
-    assert r.status_code == 404 and r.get_json()["message"].startswith("Operation /get-vms does not answer GET")
+    assert r.status_code == 405 and r.get_json()["message"].startswith("Operation /get-vms does not answer GET")
+    assert r.headers["Allow"] == "POST" and r.get_json()["status"] == 405 and r.get_json()["path"] == "/get-vms"
     r = client.post("/v2/api/get-vms", data=b"{", content_type="application/json", headers=auth)
     assert r.status_code == 400 and "not valid JSON" in r.get_json()["message"]
     r = client.post("/v2/api/get-vms", data=b"{}", content_type="text/plain", headers=auth)

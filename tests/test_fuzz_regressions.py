@@ -114,3 +114,16 @@ def test_where_on_a_security_group_key_the_sdk_lacks_is_a_clear_400(post):
         assert key in data["message"]
     status, data = post("get-security-groups", {"where": {"name_contains": "a"}})
     assert status == 200 and isinstance(data, list)
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "TRACE"])
+def test_an_undeclared_method_gets_405_with_allow(app, auth, method):
+    """schemathesis' unsupported_method check: an operation's path answers a method the spec
+    does not declare with 405 and `Allow`, in the API's error shape (it was a 404)."""
+    r = app.test_client().open("/v2/api/get-vms", method=method, headers=auth)
+    assert r.status_code == 405 and r.headers["Allow"] == "POST"
+    body = r.get_json()
+    assert body["status"] == 405 and body["path"] == "/get-vms" and "use POST" in body["message"]
+    assert r.headers.get("x-tower-request-id")
+    r = app.test_client().open("/v2/api/get-vms", method=method)      # before auth, as routing
+    assert r.status_code == 405
