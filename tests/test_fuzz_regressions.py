@@ -127,3 +127,13 @@ def test_an_undeclared_method_gets_405_with_allow(app, auth, method):
     assert r.headers.get("x-tower-request-id")
     r = app.test_client().open("/v2/api/get-vms", method=method)      # before auth, as routing
     assert r.status_code == 405
+
+
+def test_a_bounded_scalar_of_the_spec_is_range_checked(post):
+    """GetClusterStorageInfoEffect.replica items are ReplicaNum (2..3) in the spec; the SDK
+    says only `int`, so 7 was accepted."""
+    status, data = post("get-cluster-storage-info", {"effect": {"replica": [7]}, "where": {}})
+    _error_body(status, data, "get-cluster-storage-info")
+    assert "replica" in data["message"]
+    status, _ = post("get-cluster-storage-info", {"effect": {"replica": [2, 3]}, "where": {}})
+    assert status == 200

@@ -11,7 +11,9 @@ rules, so the derived contract rejects and accepts what the spec does:
 * "nullable": request-only fields (`Schema.field`) outside the GraphQL inputs that the spec
   declares nullable although optional;
 * "open": request schemas the name rule would close that the spec leaves open;
-* "closed": request schemas the name rule would leave open that the spec closes.
+* "closed": request schemas the name rule would leave open that the spec closes;
+* "bounds": request fields (`Schema.field`) whose values the spec bounds through a named
+  scalar component (e.g. `ReplicaNum`, 2..3), as {"minimum", "maximum", "items"?}.
 
     python tools/gen_input_facts.py SPEC.json [-o mock_server/contract/input_facts.json]
 """
@@ -59,12 +61,23 @@ def _objects(schema: dict):
             yield part
 
 
+def _bounds(schemas: dict, ps: dict) -> dict | None:
+    """minimum/maximum of a property given as a $ref (or an array of them) to a scalar component."""
+    items = ps.get("type") == "array"
+    target = ps.get("items") if items else ps
+    ref = (target or {}).get("$ref") or next((p.get("$ref") for p in (target or {}).get("allOf", []) or []
+                                              if isinstance(p, dict) and "$ref" in p), None)
+    comp = schemas.get(ref.rsplit("/", 1)[-1], {}) if isinstance(ref, str) else {}
+    b = {k: comp[k] for k in ("minimum", "maximum") if k in comp and comp.get("type") in ("integer", "number")}
+    return {**b, "items": True} if b and items else (b or None)
+
+
 def table(spec: dict) -> dict:
     schemas = spec.get("components", {}).get("schemas", {})
     ops = [o for item in spec.get("paths", {}).values() for o in item.values() if isinstance(o, dict)]
     request = _reach(spec, [o.get("requestBody", {}) for o in ops])
     response = _reach(spec, [(o.get("responses") or {}).get("200", {}) for o in ops])
-    nullable, opened, closed = [], [], []
+    nullable, opened, closed, bounds = [], [], [], {}
     for name in sorted(request):
         s = schemas[name]
         if name not in response and not GRAPHQL_INPUT.match(name):
@@ -73,6 +86,11 @@ def table(spec: dict) -> dict:
                 for field, ps in (part.get("properties") or {}).items():
                     if field not in req and isinstance(ps, dict) and ps.get("nullable"):
                         nullable.append(f"{name}.{field}")
+        for part in _objects(s):
+            for field, ps in (part.get("properties") or {}).items():
+                b = _bounds(schemas, ps) if isinstance(ps, dict) else None
+                if b:
+                    bounds[f"{name}.{field}"] = b
         if s.get("type") == "object" and not NEVER_STRICT.match(name):
             is_closed = s.get("additionalProperties") is False
             rule = bool(STRICT_NAME.match(name)) or name not in request
@@ -81,7 +99,7 @@ def table(spec: dict) -> dict:
             elif is_closed and not rule:
                 closed.append(name)
     return {"source": spec.get("info", {}).get("version"), "nullable": sorted(set(nullable)),
-            "open": opened, "closed": closed}
+            "open": opened, "closed": closed, "bounds": bounds}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t = table(spec)
     Path(a.output).write_text(json.dumps(t, indent=1) + "\n")
-    print(f"{a.output}: {len(t['nullable'])} nullable fields, {len(t['open'])} open, {len(t['closed'])} closed")
+    print(f"{a.output}: {len(t['nullable'])} nullable fields, {len(t['open'])} open, {len(t['closed'])} closed, "
+          f"{len(t['bounds'])} bounded")
     return 0
 
 

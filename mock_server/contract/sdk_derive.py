@@ -9,10 +9,14 @@ and works for SDK versions unpacked anywhere on disk (not only the installed one
 What the SDK loses is restored by rule (see docs/contract.md section 6):
 
 * ``nullable`` = not required (``$ref`` properties become
-  ``{"allOf": [{"$ref": ...}], "nullable": true}`` like the real spec);
+  ``{"allOf": [{"$ref": ...}], "nullable": true}`` like the real spec), except in the
+  REST parameter objects (request-only, not GraphQL inputs), which take no null;
 * ``additionalProperties: false`` by schema category (Nested*, *WhereInput,
   *WhereUniqueInput, Get*RequestBody, *Connection and response-only objects;
   never on WithTask*, Delete*, ErrorBody or mutation params);
+* the spec's exceptions to those two rules, and bounds of fields typed by a bounded
+  scalar (``ReplicaNum``), come from the generated table ``input_facts.json``
+  (``tools/gen_input_facts.py``);
 * integer/number formats are unknown to the SDK: integers get ``int32`` where the small
   generated table ``int32_fields.json`` (``tools/gen_int32_fields.py``) names the field,
   ``int64`` otherwise; floats are ``number``/``double``.
@@ -722,6 +726,7 @@ def derive_openapi(package_dir: str | os.PathLike | None = None) -> dict:
         if ((_STRICT_NAME_RE.match(name) or name in response_only) and name not in opened) or name in closed:
             s["additionalProperties"] = False
     apply_input_nullability(schemas, request_side - response_side, facts)
+    apply_input_bounds(schemas, facts)
 
     security_used = {n for item in paths.values() for o in item.values() for sec in o["security"] for n in sec}
     security_schemes: dict[str, dict] = {}
@@ -780,6 +785,16 @@ def apply_input_nullability(schemas: dict[str, dict], request_only: set[str], fa
                 s["properties"][field] = dict(all_of[0])
             else:
                 s["properties"][field] = {k: v for k, v in ps.items() if k != "nullable"}
+
+
+def apply_input_bounds(schemas: dict[str, dict], facts: dict) -> None:
+    """The spec's bounds on request fields typed by a bounded scalar (ReplicaNum: 2..3)."""
+    for key, b in (facts.get("bounds") or {}).items():
+        name, _, field = key.partition(".")
+        ps = (schemas.get(name) or {}).get("properties", {}).get(field)
+        target = ps.get("items") if isinstance(ps, dict) and b.get("items") else ps
+        if isinstance(target, dict) and target.get("type") in ("integer", "number"):
+            target.update({k: v for k, v in b.items() if k in ("minimum", "maximum")})
 
 
 def int32_table() -> dict:
