@@ -137,3 +137,41 @@ def test_a_bounded_scalar_of_the_spec_is_range_checked(post):
     assert "replica" in data["message"]
     status, _ = post("get-cluster-storage-info", {"effect": {"replica": [2, 3]}, "where": {}})
     assert status == 200
+
+
+def test_an_integer_literal_past_int64_is_out_of_range(app, auth):
+    """-9223372036854775809 parses as a float that rounds to int64's minimum, so it passed
+    the int64 range check (the harness' schema suite: an invalid request accepted)."""
+    client = app.test_client()
+    for lit in (b"-9223372036854775809", b"9223372036854775808", b"1e300"):
+        raw = b'{"where": {"id": "nope"}, "data": {"size": ' + lit + b'}}'
+        r = client.post("/v2/api/update-vm-volume", data=raw, headers={**auth, "Content-Type": "application/json"})
+        assert r.status_code == 400 and "data.size" in r.get_json()["message"], (lit, r.get_json())
+    raw = b'{"where": {"id": "nope"}, "data": {"size": -9223372036854775808}}'
+    r = client.post("/v2/api/update-vm-volume", data=raw, headers={**auth, "Content-Type": "application/json"})
+    assert r.status_code == 200
+
+
+def test_the_harness_takes_405_for_a_method_the_operation_does_not_answer(sdk_contract):
+    """The harness' checker: a 405 is HTTP's answer to another method (not an undeclared
+    status of the operation); a 405 to the operation's own method still is one."""
+    import requests
+
+    from contract_tests.checks import Inspector
+    from contract_tests.exchange import Exchange
+    from contract_tests.report import STATUS_CODE, SuiteResult
+
+    def exchange(method: str) -> Exchange:
+        r = requests.Response()
+        r.status_code = 405
+        r.headers.update({"Content-Type": "application/json", "x-tower-request-id": "a" * 32, "Allow": "GET"})
+        r._content = json.dumps({"message": "no", "status": 405, "path": "/get-version"}).encode()
+        r.request = requests.Request(method, "http://x/v2/api/get-version").prepare()
+        return Exchange(op="/get-version", url="http://x/v2/api/get-version", response=r)
+
+    for method, flagged in (("POST", False), ("GET", True)):
+        res = SuiteResult("schema")
+        inspector = Inspector(sdk_contract)
+        inspector.bind(res)
+        inspector(exchange(method))
+        assert any(f.kind == STATUS_CODE for f in res.failures) is flagged, (method, res.failures)

@@ -126,6 +126,8 @@ class LeafChecks:
                 if isinstance(v, float):
                     if not v.is_integer():
                         raise ValidationError("type", p, expected=expected, got=type_name(v))
+                    if abs(v) >= 2 ** 63:   # an integer literal past int64 parses as a rounded float
+                        raise ValidationError("range", p, value=v, fmt=fmt, lo=lo, hi=hi)
                     v = int(v)
                 if not lo <= v <= hi:
                     raise ValidationError("range", p, value=v, fmt=fmt, lo=lo, hi=hi)
