@@ -37,8 +37,8 @@ from .behaviour import Ctx, RawJSON
 from .contract.validate import ValidationError
 from .direct import direct_lookup
 from .errors import ApiError, bad_request, not_found, unauthorized
-from .limits import body_too_large, check_depth, content_length, depth_error, read_limited
-from .request_body import JSON_SPACE, JSON_TYPES, read_body
+from .limits import body_too_large, content_length, read_limited
+from .request_body import decode_json, read_body
 from .texts import LOCALIZED
 from .world.derived import refresh as refresh_derived
 
@@ -194,26 +194,8 @@ class _BodyReader:
         req.world = self.state.world(req.namespace)
 
     def _json_body(self, req: ApiRequest, r: Route) -> Any:
-        raw = req.raw
-        if not raw.strip(JSON_SPACE):
-            # clients post no body to list queries; an empty object is what they mean
-            body = None if r.empty_body is None else {}
-            if body is None and r.op.body_required:
-                raise bad_request("request body is required", "缺少请求体")
-        else:
-            ctype = req.environ.get("CONTENT_TYPE", "")
-            mime = ctype.split(";", 1)[0].strip().lower()
-            if mime and mime not in JSON_TYPES and not mime.endswith("+json"):
-                raise bad_request(f"Content-Type must be application/json, got {mime}",
-                                  f"Content-Type 必须为 application/json, 实际为 {mime}")
-            try:
-                body = orjson.loads(raw)
-            except orjson.JSONDecodeError as e:
-                if "depth limit" in str(e):     # deeper than the parser goes: say which limit
-                    raise depth_error(self.state.config.max_depth, "a part more than 1024 levels deep")
-                raise bad_request(f"request body is not valid JSON: {e}", f"请求体不是合法的 JSON: {e}")
-            if type(body) is dict or type(body) is list:
-                check_depth(body, self.state.config.max_depth)
+        mime = req.environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        body = decode_json(req.raw, mime, self.state.config.max_depth, r.op.body_required, r.empty_body is not None)
         if r.coerce is not None:
             body = r.coerce(body)
         if r.check is not None:

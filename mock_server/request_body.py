@@ -9,6 +9,7 @@ import orjson
 
 from .contract.validate import ValidationError
 from .errors import ApiError, bad_request
+from .limits import check_depth, depth_error
 from .state import MockState
 
 JSON_TYPES = ("application/json", "application/*+json")
@@ -31,26 +32,37 @@ def read_body(request, state: MockState, op) -> tuple[Any, dict]:
         raw = request.environ["wsgi.input"].read(int(length))    # the common case, without wrappers
     else:
         raw = request.get_data(cache=False)
-    ctype = (request.mimetype or "").lower()
-    if not raw.strip(JSON_SPACE):
-        # clients post no body to list queries; an empty object is what they mean
-        body: Any = {} if op.request_schema is not None and _is_object(state, op.request_schema) else None
-        if body is None and op.body_required:
-            raise bad_request("request body is required", "缺少请求体")
-    else:
-        if ctype and ctype not in JSON_TYPES and not ctype.endswith("+json"):
-            raise bad_request(f"Content-Type must be application/json, got {request.mimetype}",
-                              f"Content-Type 必须为 application/json, 实际为 {request.mimetype}")
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            raise bad_request(f"request body is not valid JSON: {e}", f"请求体不是合法的 JSON: {e}")
+    body = decode_json(raw, (request.mimetype or "").lower(), state.config.max_depth, op.body_required,
+                       op.request_schema is not None and _is_object(state, op.request_schema))
     try:
         body = state.validator.coerce(op.request_schema, body)      # a single value for a list
         state.validator.validate(op.request_schema, body)
     except ValidationError as e:
         raise _validation_error(e)
     return body, {}
+
+
+def decode_json(raw: bytes, mime: str, max_depth: int, required: bool, empty_is_object: bool) -> Any:
+    """A JSON request body: decoded, or `{}` / None when there is none (clients post no body to
+    list queries; an empty object is what they mean); a 400 in the API's shape otherwise."""
+    if not raw.strip(JSON_SPACE):
+        if empty_is_object:
+            return {}
+        if required:
+            raise bad_request("request body is required", "缺少请求体")
+        return None
+    if mime and mime not in JSON_TYPES and not mime.endswith("+json"):
+        raise bad_request(f"Content-Type must be application/json, got {mime}",
+                          f"Content-Type 必须为 application/json, 实际为 {mime}")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        if "depth limit" in str(e):     # deeper than the parser goes: say which limit
+            raise depth_error(max_depth, "a part more than 1024 levels deep")
+        raise bad_request(f"request body is not valid JSON: {e}", f"请求体不是合法的 JSON: {e}")
+    if type(body) is dict or type(body) is list:
+        check_depth(body, max_depth)
+    return body
 
 
 def _validation_error(e: ValidationError) -> ApiError:
