@@ -22,6 +22,25 @@ def mock(sdk_contract):
 
 
 # ------------------------------------------------------------------ a deliberately broken server
+def answer_rewritten(app, environ, start_response, rewrite):
+    """Serve through `app`, and when its answer is a 200, its JSON as `rewrite(data)` returns it."""
+    captured = {}
+
+    def sr(status, headers, exc_info=None):
+        captured["status"], captured["headers"] = status, headers
+        return lambda data: None
+    chunks = b"".join(app(environ, sr))
+    status, headers = captured["status"], captured["headers"]
+    if status.startswith("200"):
+        new = rewrite(orjson.loads(chunks))
+        if new is not None:
+            chunks = orjson.dumps(new)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(chunks))))
+    start_response(status, headers)
+    return [chunks]
+
+
 class Broken:
     """WSGI wrapper around the mock: (a) `vcpu` as a string in get-vms, (b) 500 for get-hosts,
     (c) get-vms-connection counts one too many."""
@@ -36,26 +55,18 @@ class Broken:
             start_response("500 Internal Server Error", [("Content-Type", "application/json"),
                                                          ("x-tower-request-id", "broken")])
             return [body]
-        captured = {}
 
-        def sr(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-        chunks = b"".join(self.app(environ, sr))
-        status, headers = captured["status"], captured["headers"]
-        if status.startswith("200") and path in ("/v2/api/get-vms", "/v2/api/get-vms-connection"):
-            data = orjson.loads(chunks)
-            if path.endswith("get-vms"):
+        def rewrite(data):
+            if path == "/v2/api/get-vms":
                 for vm in data:
                     if isinstance(vm.get("vcpu"), int):
                         vm["vcpu"] = str(vm["vcpu"])
-            else:
+            elif path == "/v2/api/get-vms-connection":
                 data["aggregate"]["count"] += 1
-            chunks = orjson.dumps(data)
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            headers.append(("Content-Length", str(len(chunks))))
-        start_response(status, headers)
-        return [chunks]
+            else:
+                return None
+            return data
+        return answer_rewritten(self.app, environ, start_response, rewrite)
 
 
 def test_a_broken_server_fails_with_the_defects_named(sdk_contract, tmp_path, capsys):
@@ -163,23 +174,15 @@ class StatusLiar:
         self.app = app
 
     def __call__(self, environ, start_response):
-        captured = {}
+        if environ.get("PATH_INFO") != "/v2/api/get-vms":
+            return self.app(environ, start_response)
 
-        def sr(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-        chunks = b"".join(self.app(environ, sr))
-        status, headers = captured["status"], captured["headers"]
-        if status.startswith("200") and environ.get("PATH_INFO") == "/v2/api/get-vms":
-            data = orjson.loads(chunks)
+        def rewrite(data):
             for vm in data:
                 if vm.get("status") == "RUNNING":
                     vm["status"] = "STOPPED"
-            chunks = orjson.dumps(data)
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            headers.append(("Content-Length", str(len(chunks))))
-        start_response(status, headers)
-        return [chunks]
+            return data
+        return answer_rewritten(self.app, environ, start_response, rewrite)
 
 
 @pytest.mark.parametrize("seed", ["1", "2", "3"])
@@ -208,20 +211,8 @@ class NoDelete:
         raw = orjson.dumps({"where": body["where"], "data": {}})
         environ = {**environ, "PATH_INFO": "/v2/api/update-vm-basic-info", "wsgi.input": io.BytesIO(raw),
                    "CONTENT_LENGTH": str(len(raw))}
-        captured = {}
-
-        def sr(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-        chunks = b"".join(self.app(environ, sr))
-        status, headers = captured["status"], captured["headers"]
-        if status.startswith("200"):
-            chunks = orjson.dumps([{"task_id": x["task_id"], "data": {"id": x["data"]["id"]}}
-                                   for x in orjson.loads(chunks)])
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            headers.append(("Content-Length", str(len(chunks))))
-        start_response(status, headers)
-        return [chunks]
+        return answer_rewritten(self.app, environ, start_response, lambda data: [
+            {"task_id": x["task_id"], "data": {"id": x["data"]["id"]}} for x in data])
 
 
 @pytest.mark.parametrize("seed", ["1", "2"])
