@@ -264,3 +264,25 @@ def test_a_full_render_cache_makes_room_by_dropping_its_oldest_renderings(seeded
     assert len(s.json_cache.order) <= 2 * len(s.json_cache.data) + 1024
     for (m, rid), data in s.json_cache.data.items():
         assert data == orjson.dumps(s.render(m, s.get(m, rid)))
+
+
+def test_reset_frees_what_it_dropped_and_nothing_shared(seeded):
+    """The reaper empties a dropped table's own copies a chunk at a time; the base, a clean
+    fork sharing the base's structures and other namespaces are untouched."""
+    import time
+    s, other = fresh(seeded), fresh(seeded)
+    vm, _ = vm_and_cluster(s)
+    n = s.count("Vm")
+    s.update("Vm", vm["id"], {"name": "dropped-soon"})
+    other.update("Vm", vm["id"], {"name": "kept-in-other"})
+    written, clean = s.tables["Vm"], s.tables["Cluster"]
+    rel = next(iter(written.rel_index.values()))
+    s.reset()
+    deadline = time.monotonic() + 5
+    while (written.rows or rel) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not written.rows and not rel                       # its own copies: emptied
+    assert clean.rows and clean.rows is seeded.base["Cluster"].rows   # shared with the base: kept
+    assert s.count("Vm") == n and s.get("Vm", vm["id"])["name"] == vm["name"]
+    assert other.get("Vm", vm["id"])["name"] == "kept-in-other"
+    assert seeded.base["Vm"].rows[vm["id"]]["name"] == vm["name"]

@@ -58,8 +58,39 @@ class _Reaper:
     def _run(self) -> None:
         while True:
             garbage = self._q.get()
-            garbage.clear()
+            while garbage:
+                _drain(garbage.pop())
             del garbage
+
+
+_CHUNK = 2000                      # references dropped between two yields to request threads
+
+
+def _drain(obj) -> None:
+    """Free a dropped table (its rows and index copies), change log or cache a chunk at a
+    time, letting request threads run in between: freeing a 100,000-row table's copies at
+    once held the GIL for tens of milliseconds, in the way of the answer to the reset."""
+    if isinstance(obj, Table):
+        if obj.is_forked_clean:
+            return                 # its structures are another table's: only the reference goes
+        parts = [obj.rows, obj._order, *obj.scalar_index.values(), *obj.rel_index.values()]
+        del obj
+        for part in parts:
+            _drain(part)
+        return
+    if isinstance(obj, dict):
+        pop = obj.popitem
+    elif isinstance(obj, (list, deque)):
+        pop = obj.pop
+    else:
+        return
+    try:
+        while obj:
+            for _ in range(min(_CHUNK, len(obj))):
+                pop()
+            time.sleep(0)
+    except (KeyError, IndexError):  # emptied meanwhile
+        pass
 
 
 _reaper = _Reaper()
