@@ -38,7 +38,7 @@ from .contract.validate import ValidationError
 from .direct import direct_lookup
 from .errors import ApiError, bad_request, not_found, unauthorized
 from .limits import body_too_large, content_length, read_limited
-from .request_body import decode_json, read_body
+from .request_body import READ_FAMILIES, decode_json, read_body
 from .texts import LOCALIZED
 from .world.derived import refresh as refresh_derived
 
@@ -124,7 +124,8 @@ class Route:
         self.check = state.validator.compile(schema, False) if schema is not None else None
         self.coerce = state.validator.coercer(schema)       # a single value for a list (GraphQL)
         self.empty_body = None
-        if schema is not None and state.contract.resolve(schema).get("type", "object") == "object":
+        if schema is not None and state.contract.resolve(schema).get("type", "object") == "object" \
+                and op.family in READ_FAMILIES:     # a mutation's missing body stays missing
             self.empty_body = {}
         from .behaviour.reads import list_resources
         self.direct = self.handler is list_resources

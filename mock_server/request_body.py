@@ -7,12 +7,14 @@ from typing import Any
 
 import orjson
 
+from .contract.operations import CONNECTION, GET, LIST
 from .contract.validate import ValidationError
 from .errors import ApiError, bad_request
 from .limits import check_depth, depth_error
 from .state import MockState
 
 JSON_TYPES = ("application/json", "application/*+json")
+READ_FAMILIES = (LIST, CONNECTION, GET)      # queries: no body means {} (deployment scripts post none)
 JSON_SPACE = b" \t\r\n"      # what JSON counts as whitespace (bytes.strip() would also take \x0b, \x0c)
 
 
@@ -33,7 +35,8 @@ def read_body(request, state: MockState, op) -> tuple[Any, dict]:
     else:
         raw = request.get_data(cache=False)
     body = decode_json(raw, (request.mimetype or "").lower(), state.config.max_depth, op.body_required,
-                       op.request_schema is not None and _is_object(state, op.request_schema))
+                       op.request_schema is not None and op.family in READ_FAMILIES
+                       and _is_object(state, op.request_schema))
     try:
         body = state.validator.coerce(op.request_schema, body)      # a single value for a list
         state.validator.validate(op.request_schema, body)
