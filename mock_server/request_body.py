@@ -90,7 +90,10 @@ def _multipart(request, state: MockState, op) -> tuple[dict, dict]:
             raise bad_request(f"multipart field '{key}' is required", f"缺少 multipart 字段 '{key}'")
     for key in list(form) + list(files):
         if key not in props:
-            raise bad_request(f"unknown multipart field '{key}'", f"未知的 multipart 字段 '{key}'")
+            if schema.get("additionalProperties") is False:
+                raise bad_request(f"unknown multipart field '{key}'", f"未知的 multipart 字段 '{key}'")
+            form.pop(key, None)     # the form is open (as in the spec): a field it does not
+            files.pop(key, None)    # declare is ignored, as a multipart parser does
     for key, item in props.items():
         if item.get("format") == "binary" and key in form:
             raise bad_request(f"multipart field '{key}' must be a file", f"multipart 字段 '{key}' 必须是文件")
