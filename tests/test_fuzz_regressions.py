@@ -106,7 +106,8 @@ def test_a_body_of_non_json_whitespace_is_invalid_json(app, auth, raw):
 
 def test_where_on_a_security_group_key_the_sdk_lacks_is_a_clear_400(post):
     """The spec's SecurityGroupWhereInput is open and has keys (member_type, ips*) that the SDK
-    2.20.0 and so the mock's resource lack: no 500, an ErrorBody naming the key."""
+    2.20.0 and so the mock's resource lack: no 500, an ErrorBody naming the key; and where such
+    a filter is only stored (an isolation policy's target), it is refused, not kept unchecked."""
     for where, key in (({"member_type": "VM"}, "member_type"), ({"ips_contains": "10."}, "ips_contains"),
                        ({"zz_unknown": 1}, "zz_unknown")):
         status, data = post("get-security-groups", {"where": where})
@@ -114,6 +115,10 @@ def test_where_on_a_security_group_key_the_sdk_lacks_is_a_clear_400(post):
         assert key in data["message"]
     status, data = post("get-security-groups", {"where": {"name_contains": "a"}})
     assert status == 200 and isinstance(data, list)
+    target = {"type": "ALL", "security_groups": {"ips_starts_with": ["not", "a string"]}}
+    status, data = post("update-isolation-policy", {"where": {"id": "nope"}, "data": {"egress": [{"target": target}]}})
+    _error_body(status, data, "update-isolation-policy")
+    assert "ips_starts_with" in data["message"]
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "TRACE"])

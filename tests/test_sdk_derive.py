@@ -450,10 +450,11 @@ def test_restored_nullable_and_additional_properties(spec, derived):
     assert len(s_ap) == 891
     # CommonHeader is only used in response headers (which the SDK does not carry);
     # LogServiceConfigsInput (strict in the spec though a nested input) and the 3
-    # Get*RequestBody + SecurityGroupWhereInput the spec leaves open come from the
-    # generated input_facts table.
+    # Get*RequestBody the spec leaves open come from the generated input_facts table.
     assert sorted(s_ap - d_ap) == ["CommonHeader"]
-    # Response-only objects (closing them changes nothing a client sends).
+    # Response-only objects (closing them changes nothing a client sends), and
+    # SecurityGroupWhereInput, open in the spec, with 32 keys the SDK lacks (kept closed: such
+    # a key gets a 400 rather than being accepted and never evaluated).
     assert sorted(d_ap - s_ap) == sorted([
         "AllocatableEcStorageCapacity", "AllocatableReplicaStorageCapacity", "AllocatableStorageCapacity",
         "BatchCreateVirtualPrivateCloudFloatingIp", "ClusterStorageInfo", "DataPoint",
@@ -461,7 +462,7 @@ def test_restored_nullable_and_additional_properties(spec, derived):
         "EnterMaintenanceModeResult", "ExitMaintenanceModeResult", "ExportFileDownloadLinks",
         "GpuVmDetail", "GpuVmInfo", "LoginResponse", "MaintenanceModeVerify",
         "MaintenanceModeVmInfo", "MetaLeader", "Metric", "MetricLabel", "MetricSample", "MetricStream",
-        "NtpServiceUrl", "ResourceChangeEvent", "ResourceChangeResponse",
+        "NtpServiceUrl", "ResourceChangeEvent", "ResourceChangeResponse", "SecurityGroupWhereInput",
         "ShutdownVmID", "VmDiskMetaData", "VmExportFileFile", "VmGpuDetail", "VmGpuInfo", "VmMetaData",
         "VmNicMetaData", "VmVncInfo",
     ])
