@@ -63,7 +63,9 @@ def decode_json(raw: bytes, mime: str, max_depth: int, required: bool, empty_is_
         if "depth limit" in str(e):     # deeper than the parser goes: say which limit
             raise depth_error(max_depth, "a part more than 1024 levels deep")
         raise bad_request(f"request body is not valid JSON: {e}", f"请求体不是合法的 JSON: {e}")
-    if type(body) is dict or type(body) is list:
+    # each level opens with a bracket: a body with no more brackets than the limit (strings'
+    # included) cannot be too deep, and is not walked
+    if (type(body) is dict or type(body) is list) and raw.count(b"{") + raw.count(b"[") > max_depth:
         check_depth(body, max_depth)
     return body
 
