@@ -21,11 +21,12 @@ rules, so the derived contract rejects and accepts what the spec does:
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from spec_tables import table_main  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "mock_server" / "contract" / "input_facts.json"
 GRAPHQL_INPUT = re.compile(r"^(.*WhereInput|.*WhereUniqueInput|.*OrderByInput|Get.*RequestBody)$")
@@ -104,21 +105,9 @@ def table(spec: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("spec")
-    ap.add_argument("-o", "--output", default=str(OUT))
-    a = ap.parse_args(argv)
-    try:
-        with open(a.spec) as f:
-            spec = json.load(f)
-    except (OSError, ValueError) as e:
-        print(f"gen_input_facts: cannot read {a.spec}: {e}", file=sys.stderr)
-        return 2
-    t = table(spec)
-    Path(a.output).write_text(json.dumps(t, indent=1) + "\n")
-    print(f"{a.output}: {len(t['nullable'])} nullable fields, {len(t['open'])} open, {len(t['closed'])} closed, "
-          f"{len(t['bounds'])} bounded")
-    return 0
+    return table_main("gen_input_facts", __doc__.splitlines()[0], OUT, table,
+                      lambda t: (f"{len(t['nullable'])} nullable fields, {len(t['open'])} open, "
+                                   f"{len(t['closed'])} closed, {len(t['bounds'])} bounded"), argv)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ in some schemas only is listed under "by_schema" with those schemas.
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from spec_tables import table_main  # noqa: E402
 
 WHERE_SUFFIX = re.compile(r"_(gt|gte|lt|lte|in|not_in|not)$")
 OUT = Path(__file__).resolve().parents[1] / "mock_server" / "contract" / "int32_fields.json"
@@ -49,20 +50,8 @@ def table(spec: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("spec")
-    ap.add_argument("-o", "--output", default=str(OUT))
-    a = ap.parse_args(argv)
-    try:
-        with open(a.spec) as f:
-            spec = json.load(f)
-    except (OSError, ValueError) as e:
-        print(f"gen_int32_fields: cannot read {a.spec}: {e}", file=sys.stderr)
-        return 2
-    t = table(spec)
-    Path(a.output).write_text(json.dumps(t, indent=1) + "\n")
-    print(f"{a.output}: {len(t['int32'])} int32 field names, {len(t['by_schema'])} schema-specific")
-    return 0
+    return table_main("gen_int32_fields", __doc__.splitlines()[0], OUT, table,
+                      lambda t: f"{len(t['int32'])} int32 field names, {len(t['by_schema'])} schema-specific", argv)
 
 
 if __name__ == "__main__":
