@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .behaviour import Ctx, RawJSON
+from .query.id_order import walk_pays
 from .store.source import entry_set
 
 _FIELDS = ("name", "local_id")
@@ -106,19 +107,16 @@ def _in_id_order(table, index: dict, value: str, page: tuple[int, int | None]) -
     if type(entry) is str:
         return [entry]
     skip, first = page
-    if first is not None and len(entry) > 64:
-        order = table.ordered_ids()
-        want = skip + first
-        if len(entry) ** 2 > want * len(order):
-            hits = entry_set(index, value)
-            out = []
-            for i in order:
-                if i in hits:
-                    out.append(i)
-                    if len(out) == want:
-                        break
-            return out
-    return sorted(entry)
+    want = None if first is None else skip + first
+    if not walk_pays(len(entry), want, len(table.rows)):
+        return sorted(entry)
+    hits, out = entry_set(index, value), []
+    for i in table.ordered_ids():
+        if i in hits:
+            out.append(i)
+            if len(out) == want:
+                break
+    return out
 
 
 def _kind(schema, store, model: str, key: str) -> tuple:

@@ -1,5 +1,6 @@
-"""Request bodies the /v2/api dispatcher does not read itself: query strings (GET), multipart
-forms (uploads), and JSON through werkzeug's request; each checked against its operation."""
+"""Request bodies: query strings (GET) and multipart forms (uploads) through werkzeug's
+parsers, and the decoding of JSON bodies the /v2/api dispatcher reads itself; each checked
+against its operation."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from typing import Any
 import orjson
 
 from .contract.operations import CONNECTION, GET, LIST
-from .contract.validate import ValidationError
-from .errors import ApiError, bad_request
+from .errors import bad_request
 from .limits import check_depth, depth_error
 from .state import MockState
 
@@ -19,30 +19,15 @@ JSON_SPACE = b" \t\r\n"      # what JSON counts as whitespace (bytes.strip() wou
 
 
 def read_body(request, state: MockState, op) -> tuple[Any, dict]:
-    """The body of a request the dispatcher does not read itself: query strings (GET),
-    multipart forms, and JSON through werkzeug's request."""
+    """The body of a request the dispatcher does not read itself: query strings (GET) and
+    multipart forms. (JSON bodies it reads and decodes itself, with `decode_json`.)"""
     if op.method == "get":
         args = request.args.to_dict()
         _check_query(state, op, args)
         return args, {}
-    if op.content_type is None:
-        return None, {}
-    if op.content_type.startswith("multipart/"):
+    if op.content_type is not None and op.content_type.startswith("multipart/"):
         return _multipart(request, state, op)
-    length = request.environ.get("CONTENT_LENGTH")
-    if length and length.isdigit() and "HTTP_TRANSFER_ENCODING" not in request.environ:
-        raw = request.environ["wsgi.input"].read(int(length))    # the common case, without wrappers
-    else:
-        raw = request.get_data(cache=False)
-    body = decode_json(raw, (request.mimetype or "").lower(), state.config.max_depth, op.body_required,
-                       op.request_schema is not None and op.family in READ_FAMILIES
-                       and _is_object(state, op.request_schema))
-    try:
-        body = state.validator.coerce(op.request_schema, body)      # a single value for a list
-        state.validator.validate(op.request_schema, body)
-    except ValidationError as e:
-        raise _validation_error(e)
-    return body, {}
+    raise ValueError(f"{op.name}: not a query string or a form: the dispatcher reads this body")
 
 
 def decode_json(raw: bytes, mime: str, max_depth: int, required: bool, empty_is_object: bool) -> Any:
@@ -68,15 +53,6 @@ def decode_json(raw: bytes, mime: str, max_depth: int, required: bool, empty_is_
     if (type(body) is dict or type(body) is list) and raw.count(b"{") + raw.count(b"[") > max_depth:
         check_depth(body, max_depth)
     return body
-
-
-def _validation_error(e: ValidationError) -> ApiError:
-    return ApiError(400, e.message("en-US"), message_zh=e.message("zh-CN"))
-
-
-def _is_object(state: MockState, schema: dict) -> bool:
-    r = state.contract.resolve(schema)
-    return r.get("type", "object") == "object"
 
 
 def _multipart(request, state: MockState, op) -> tuple[dict, dict]:

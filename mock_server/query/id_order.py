@@ -15,6 +15,12 @@ from .request import Query
 _WALK_MIN = 64                     # fewer candidates than this: just sort them
 
 
+def walk_pays(candidates: int, want: int | None, total: int) -> bool:
+    """Is walking all `total` ids in order, keeping candidates, until `want` are found,
+    sooner (on average) than sorting the `candidates`?"""
+    return want is not None and candidates > _WALK_MIN and candidates * candidates > want * total
+
+
 def exact_hint(plan) -> bool:
     """Is `plan` one equality (or `_in`) on an indexed enum or boolean field, whose index
     candidates are exactly the rows it matches (as `Binder.candidates` finds them)?"""
@@ -67,7 +73,7 @@ def execute_id_order(b: Binder, source, q: Query, mname: str, test, fast, cand, 
         ids = source.ids(mname)
         if not isinstance(ids, list):
             ids = list(ids)
-        if cand is not None and len(cand) ** 2 > limit * len(ids):
+        if cand is not None and walk_pays(len(cand), limit, len(ids)):
             # so many candidates that walking the ordered ids finds `limit` of them sooner
             # than sorting them all would
             member = cand

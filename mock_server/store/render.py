@@ -17,6 +17,7 @@ from typing import Any, Callable
 import orjson
 
 from ..contract.index import Contract, Resource
+from .diff import changed_fields
 from .table import members
 
 RENDER_CACHE_BYTES = 96 * 1024 * 1024      # past this, the oldest renderings make room (FIFO)
@@ -191,14 +192,14 @@ class RenderCache:
         for other in list(cached):             # the few models something is cached of
             for f, shown in referrers.get(other, ()):
                 if changed is _UNKNOWN:
-                    changed = _changed(old, new)
+                    changed = changed_fields(old, new)
                 if shown is not None and changed is not None and changed.isdisjoint(shown):
                     continue
                 for ref in list(members(tables[other].rel_index[f].get(rid))):
                     drop(other, ref)
             for f, shown in derived.get(other, ()):
                 if changed is _UNKNOWN:
-                    changed = _changed(old, new)
+                    changed = changed_fields(old, new)
                 if (shown is not None and changed is not None and f not in changed
                         and changed.isdisjoint(shown)):
                     continue                   # the same members, showing the same fields
@@ -212,19 +213,6 @@ class RenderCache:
 
 _NONE: dict = {}
 _UNKNOWN = object()
-
-
-def _changed(old: dict | None, new: dict | None) -> set[str] | None:
-    """The fields a write changed (None for an insert or a delete: everything)."""
-    if old is None or new is None:
-        return None
-    out = {k for k, v in new.items() if old.get(k, _MISSING) != v}
-    if len(old) > len(new) or not old.keys() <= new.keys():
-        out.update(old.keys() - new.keys())
-    return out
-
-
-_MISSING = object()
 
 
 def _shown_fields(contract: Contract, model: str, field: str) -> frozenset[str] | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Iterable
 
+from ..store.diff import changed_fields
 from ..store.table import members
 
 # Which relations carry the counted rows; a counter `<x>_num` whose owner has a to-many
@@ -33,7 +34,6 @@ DATA_USAGE = ("DATA", "DATA_AND_META")
 CACHE_USAGE = ("CACHE", "CACHE_AND_META")
 SYSTEM_VLAN_TYPES = ("MANAGEMENT", "MIGRATION", "STORAGE", "STORAGE_ACCESS", "ACCESS", "VPC_SYS")
 _REFRESH_ATTR = "_derived_revision"
-_MISSING = object()
 
 
 def _plural_relation(res, stem: str) -> str | None:
@@ -201,13 +201,7 @@ class _Owners:
         if read is None:
             read = self._read = _module_strings() | {"id"} | {
                 f for r in self.res.values() for f in r.properties if f in r.relations or f.endswith("_num")}
-        for k, v in new.items():
-            ov = old.get(k, _MISSING)
-            if ov is not v and k in read and ov != v:
-                return False
-        if len(old) > len(new) or not old.keys() <= new.keys():
-            return not any(k in read for k in old.keys() - new.keys())
-        return True
+        return changed_fields(old, new).isdisjoint(read)
 
     def depends_on(self, target: str) -> frozenset[str]:
         """The models whose rows `target`'s derived fields read (keep in step with the
