@@ -38,7 +38,7 @@ from .contract.validate import ValidationError
 from .direct import direct_lookup
 from .errors import ApiError, bad_request, not_found, unauthorized
 from .limits import body_too_large, content_length, read_limited
-from .request_body import READ_FAMILIES, decode_json, read_body
+from .request_body import READ_FAMILIES, data_body_check, decode_json, read_body
 from .texts import LOCALIZED
 from .world.derived import refresh as refresh_derived
 
@@ -114,7 +114,8 @@ class ApiRequest:
 
 class Route:
     """What the dispatcher knows of one operation, worked out once."""
-    __slots__ = ("op", "handler", "takes_lang", "lang_allowed", "check", "coerce", "empty_body", "direct")
+    __slots__ = ("op", "handler", "takes_lang", "lang_allowed", "check", "coerce", "empty_body", "direct",
+                 "data_check")
 
     def __init__(self, state, op, languages: frozenset[str] | None):
         self.op = op
@@ -123,6 +124,7 @@ class Route:
         schema = op.request_schema
         self.check = state.validator.compile(schema, False) if schema is not None else None
         self.coerce = state.validator.coercer(schema)       # a single value for a list (GraphQL)
+        self.data_check = data_body_check(state.contract, op)   # {data, <stray key>}: a clear 400
         self.empty_body = None
         if schema is not None and state.contract.resolve(schema).get("type", "object") == "object" \
                 and op.family in READ_FAMILIES:     # a mutation's missing body stays missing
@@ -197,6 +199,8 @@ class _BodyReader:
     def _json_body(self, req: ApiRequest, r: Route) -> Any:
         mime = req.environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
         body = decode_json(req.raw, mime, self.state.config.max_depth, r.op.body_required, r.empty_body is not None)
+        if r.data_check is not None and type(body) is dict and "data" in body:
+            r.data_check(body)
         if r.coerce is not None:
             body = r.coerce(body)
         if r.check is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from .contract.index import ref_name
 from .contract.operations import CONNECTION, GET, LIST
 from .errors import bad_request
 from .limits import check_depth, depth_error
@@ -94,3 +95,49 @@ def _check_query(state: MockState, op, args: dict) -> None:
             if (lo is not None and n < lo) or (hi is not None and n > hi):
                 raise bad_request(f"query parameter '{key}' must be within {lo} .. {hi}, got {n}",
                                   f"查询参数 '{key}' 超出范围 {lo} .. {hi}")
+
+
+# ------------------------------------------------------------- batch-style bodies
+def _shown_key(key: str) -> str:
+    """A body key as a message shows it: JSON-quoted (so '' and a newline show), cut short."""
+    text = orjson.dumps(key).decode()
+    return text if len(text) <= 40 else text[:37] + '..."'
+
+
+def data_body_check(contract, op):
+    """The check of a top-level object body that carries `data` (a batch `{data: [...]}` or a
+    `{where, data}` body), or None when the operation's body cannot be one. A key the body's
+    schema does not declare next to `data` is a 400 naming it, before anything is read as an
+    item: without it the whole object would be taken for ONE item (an array body's single
+    value) and answered with a confusing message about that item's fields. An array body whose
+    items do not declare `data` takes no `{data: [...]}` wrapper at all."""
+    schema = op.request_schema
+    if schema is None:
+        return None
+    r = contract.resolve(schema)
+    what = None
+    if r.get("type") == "array":
+        item = contract.resolve(r.get("items"))
+        what = ref_name(r.get("items")) or "objects"
+        declared = item.get("properties") or {}
+        wrapper = "data" not in declared          # {data: [...]} can only be a wrapper
+    else:
+        declared = r.get("properties") or {}
+        wrapper = False
+        if "data" not in declared:
+            return None
+    keys = frozenset(declared)
+    name = op.name
+
+    def check(body: dict) -> None:
+        stray = [k for k in body if k not in keys] if not wrapper else [k for k in body if k != "data"]
+        if stray:
+            shown = ", ".join(_shown_key(k) for k in stray[:3]) + (", ..." if len(stray) > 3 else "")
+            s = "s" if len(stray) > 1 else ""
+            hint = f"; {name} takes a JSON array of {what}" if wrapper else ""
+            raise bad_request(f"body: unexpected key{s} {shown} next to \"data\"{hint}",
+                              f"请求体: \"data\" 旁有未知的键 {shown}" + (f"; {name} 的请求体是 {what} 的 JSON 数组" if wrapper else ""))
+        if wrapper:
+            raise bad_request(f"body: {name} takes a JSON array of {what}, not an object with \"data\"",
+                              f"请求体: {name} 的请求体是 {what} 的 JSON 数组, 而不是带 \"data\" 的对象")
+    return check
