@@ -22,7 +22,8 @@ Parts (one builder per family, composed by `WorldBuilder`): `build_base` (shared
 and relation helpers), `build_infra`, `build_people`, `build_catalog`, `build_storage`,
 `build_vms` (+ `vm_kit`, `build_vm_devices`),
 `build_snapshots`, `build_history`, `build_finish` (generic rows, required relations,
-devices, alert rules); `vocab` holds the names and shapes they pick from.
+devices, alert rules), `build_agree` (records that must agree with the rest); `vocab` holds
+the names and shapes they pick from.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import time
 
 from ..contract.index import Contract
 from ..store import Store
+from .build_agree import AgreementBuilder
 from .build_base import BuilderBase
 from .build_finish import FinishingBuilder
 from .build_history import HistoryBuilder
@@ -72,14 +74,16 @@ def generate(contract: Contract, scenario: Scenario | str | None = None, seed: i
 
 
 class WorldBuilder(InfrastructureBuilder, PeopleBuilder, StorageBuilder, VmBuilder, VmSnapshotBuilder,
-                   HistoryBuilder, FinishingBuilder, BuilderBase):
+                   HistoryBuilder, FinishingBuilder, AgreementBuilder, BuilderBase):
     """The whole world, built step by step (each step a builder of one family)."""
 
     def build(self) -> Store:
         steps = (("infrastructure", self.build_infrastructure), ("people and catalog", self.build_people_and_catalog),
                  ("storage", self.build_storage), (f"{self.sc.vms} VMs", self.build_vms),
                  ("history", self.build_history), ("other resources", self.build_generic),
-                 ("relations", self.repair), ("devices", self.attach_devices), ("alert rules", self.alert_rules),
+                 ("relations", self.repair), ("backups", self.agree_backups),
+                 ("log collections", self.agree_log_collections), ("devices", self.attach_devices),
+                 ("alert rules", self.alert_rules),
                  ("indexes", self._load_store), ("counters", lambda: refresh_all(self.store)))
         say = _progress_printer(len(steps)) if self.sc.vms >= PROGRESS_MIN_VMS else None
         for i, (label, step) in enumerate(steps):
