@@ -101,7 +101,9 @@ def create_app(config: MockConfig | None = None, contract: Contract | None = Non
         pass
     from .vnc.routes import register_vnc
     from .ui import register_ui
+    from .export_files import register_export_files
     register_vnc(app, state)            # /websockify/ (VM consoles)
+    register_export_files(app, state)   # /export-files/ (the files of VM exports)
     register_ui(app, state)             # / and the dashboard under /_mock/ui/
     return app
 

@@ -23,6 +23,16 @@ from cloudtower.api.vm_api import VmApi  # noqa: E402
 from cloudtower.rest import ApiException  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def ns_client(live, token):
+    """An SDK client on a namespace of its own: the writes below leave the shared world alone."""
+    from cloudtower import ApiClient, Configuration
+    client = ApiClient(Configuration(host=live.url + "/v2/api"))
+    client.configuration.api_key["Authorization"] = token
+    client.set_default_header("X-Mock-Namespace", "world-reads")
+    return client
+
+
 def _error(e: ApiException, status: int, op: str, *needles: str) -> dict:
     assert e.status == status, (e.status, e.body)
     body = json.loads(e.body)
@@ -96,7 +106,8 @@ def test_log_collections_of_the_world_use_their_clusters_groups(api_client):
         assert set(lc.services) <= {s for g in lc.groups for s in groups[g]}
 
 
-def test_create_log_collection_takes_the_configs(api_client, live, token):
+def test_create_log_collection_takes_the_configs(ns_client, live, token):
+    api_client = ns_client
     cluster = ClusterApi(api_client).get_clusters({"first": 1})[0]
     groups = LogServiceConfigApi(api_client).get_log_service_configs({"input": {"cluster": {"id": cluster.id}}})
     g = groups[1]
@@ -121,3 +132,100 @@ def test_create_log_collection_takes_the_configs(api_client, live, token):
     r = requests.post(live.url + "/v2/api/get-log-service-configs", headers={"Authorization": token},
                       json={"input": {"cluster": {}}})
     assert r.status_code == 400 and "input.cluster" in r.json()["message"]
+
+
+# -------------------------------------------------------------------- discover hosts
+def test_discovered_hosts_are_stable_and_join_the_cluster(ns_client):
+    api_client = ns_client
+    from cloudtower.api.discovered_host_api import DiscoveredHostApi
+    from cloudtower.api.host_api import HostApi
+    from cloudtower.utils import wait_tasks
+    clusters = ClusterApi(api_client).get_clusters({})
+    disc = DiscoveredHostApi(api_client)
+    seen = {}
+    for c in clusters:
+        found = disc.get_discover_hosts({"cluster": {"id": c.id}})
+        assert [h.to_dict() for h in found] == [h.to_dict() for h in disc.get_discover_hosts({"cluster": {"id": c.id}})]
+        for h in found:
+            assert h.version == c.version and h.all_flash == bool(c.is_all_flash) and not h.deployed
+            assert h.host_ip.rsplit(".", 1)[0] == c.ip.rsplit(".", 1)[0]
+            assert h.disks and h.ifaces and h.ifaces[0].ipv4 == h.host_ip
+            assert h.host_uuid not in seen
+            seen[h.host_uuid] = c
+    hosts = HostApi(api_client).get_hosts({})
+    assert not {h.local_id for h in hosts} & set(seen)
+    assert not {h.management_ip for h in hosts} & {h.host_ip for h in found}
+    # narrowed to an address
+    cluster = clusters[0]
+    found = disc.get_discover_hosts({"cluster": {"id": cluster.id}})
+    assert len(found) >= 2
+    one = disc.get_discover_hosts({"cluster": {"id": cluster.id}, "host_address": [found[1].host_ip]})
+    assert [h.host_uuid for h in one] == [found[1].host_uuid]
+    assert disc.get_discover_hosts({"cluster": {"id": cluster.id}, "host_address": ["203.0.113.9"]}) == []
+    # create-host takes one in: a Host of the cluster, discovered no more
+    node = found[0]
+    before = ClusterApi(api_client).get_clusters({"where": {"id": cluster.id}})[0].host_num
+    out = HostApi(api_client).create_host([{"cluster_id": cluster.id, "data": [{
+        "host_uuid": node.host_uuid, "host_ip": node.host_ip, "hostname": node.hostname,
+        "ifaces": [], "disks": [{"drive": d.drive} for d in node.disks]}]}])
+    assert out[0].data.task.id == out[0].task_id
+    wait_tasks([out[0].task_id], api_client, interval=0.02, timeout=10)
+    host = HostApi(api_client).get_hosts({"where": {"local_id": node.host_uuid}})[0]
+    assert host.cluster.id == cluster.id and host.management_ip == node.host_ip and host.name == node.hostname
+    assert host.os_version == cluster.version and host.serial == node.serial
+    left = [h.host_uuid for h in disc.get_discover_hosts({"cluster": {"id": cluster.id}})]
+    assert node.host_uuid not in left and found[1].host_uuid in left
+    assert ClusterApi(api_client).get_clusters({"where": {"id": cluster.id}})[0].host_num == before + 1
+    with pytest.raises(ApiException) as e:             # taken: no longer discovered
+        HostApi(api_client).create_host([{"cluster_id": cluster.id, "data": [{
+            "host_uuid": node.host_uuid, "host_ip": node.host_ip, "hostname": "again", "ifaces": [], "disks": []}]}])
+    _error(e.value, 400, "create-host", node.host_uuid, "not discovered")
+    with pytest.raises(ApiException) as e:             # another cluster's node
+        other = next(u for u, c in seen.items() if c.id != cluster.id)
+        HostApi(api_client).create_host([{"cluster_id": cluster.id, "data": [{
+            "host_uuid": other, "host_ip": "10.9.9.9", "hostname": "x", "ifaces": [], "disks": []}]}])
+    _error(e.value, 400, "create-host", "not discovered")
+    with pytest.raises(ApiException) as e:
+        disc.get_discover_hosts({"cluster": {"id": "cnotacluster0000000000000"}})
+    _error(e.value, 404, "get-discover-hosts", "Cluster not found")
+
+
+# ------------------------------------------------------------------ export file links
+def test_export_file_links_are_served_by_the_mock(api_client, live):
+    from cloudtower.api.ovf_api import OvfApi
+    from cloudtower.api.vm_export_file_api import VmExportFileApi
+    exports = [e for e in VmExportFileApi(api_client).get_vm_export_files({}) if e.files]
+    assert exports
+    export = exports[0]
+    links = OvfApi(api_client).get_export_file_download_links({"where": {"id": export.id}})
+    assert [(l.filename) for l in links] == [f.file_name for f in export.files]
+    by_port = OvfApi(api_client).get_export_file_download_links({"where": {"data_port_id": export.data_port_id}})
+    assert [l.to_dict() for l in by_port] == [l.to_dict() for l in links]
+    f, link = export.files[0], links[0].link
+    assert link.startswith(live.url + "/export-files/default/") and f.file_uuid in link
+    r = requests.head(link)
+    assert r.status_code == 200 and int(r.headers["Content-Length"]) == f.file_size
+    assert r.headers["ETag"] == f'"{f.file_uuid}"'
+    r = requests.get(link, headers={"Range": "bytes=10-4105"})
+    assert r.status_code == 206 and r.content == bytes(4096)
+    assert r.headers["Content-Range"] == f"bytes 10-4105/{f.file_size}"
+    r = requests.get(link, headers={"Range": "bytes=-5"})
+    assert r.status_code == 206 and len(r.content) == 5
+    assert requests.get(link.split("?")[0] + "?secret=wrong").status_code == 403
+    assert requests.get(link.replace(f.file_uuid, "no-such-file")).status_code == 404
+    r = requests.get(link, headers={"Range": f"bytes={f.file_size}-"})
+    assert r.status_code == 416 and r.json()["status"] == 416
+    with pytest.raises(ApiException) as e:
+        OvfApi(api_client).get_export_file_download_links({"where": {"id": "cnotanexport0000000000000"}})
+    _error(e.value, 404, "get-export-file-download-links", "VmExportFile not found")
+
+
+def test_export_file_links_carry_the_namespace(ns_client, live):
+    from cloudtower.api.ovf_api import OvfApi
+    from cloudtower.api.vm_export_file_api import VmExportFileApi
+    export = next(e for e in VmExportFileApi(ns_client).get_vm_export_files({}) if e.files)
+    link = OvfApi(ns_client).get_export_file_download_links({"where": {"id": export.id}})[0].link
+    assert "/export-files/world-reads/" in link
+    r = requests.get(link, headers={"Range": "bytes=0-0"})
+    assert r.status_code == 206 and r.content == b"\0"
+    assert requests.get(link.replace("/world-reads/", "/no-such-namespace/")).status_code == 404

@@ -1,9 +1,11 @@
 """Records that must agree with the rest of the world, set after the relations are repaired:
-a backup restore point with the VM it holds, a log collection with its cluster's log groups.
+a backup restore point with the VM it holds, a log collection with its cluster's log groups,
+a VM export's files with what was exported.
 No draw from the builder's rng (the worlds of later steps stay as they were)."""
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 
 from .build_base import BuilderBase
@@ -52,3 +54,33 @@ class AgreementBuilder(BuilderBase):
                 row["service_groups"] = chosen
             if isinstance(row.get("hosts"), list):
                 row["hosts"] = [h for h in row["hosts"] if (hosts.get(h) or {}).get("cluster") == cluster["id"]]
+
+    def agree_exports(self) -> None:
+        """A VM export's files are named after what was exported (its VM, volume or library
+        template) with the extension of their type; it lives on that VM's cluster; its data
+        port id is a UUID of its own (get-export-file-download-links answers by it)."""
+        if not self.has("VmExportFile", "files"):
+            return
+        vms, vols, clusters = self.rows["Vm"], self.rows["VmVolume"], self.rows["Cluster"]
+        templates = self.rows.get("ContentLibraryVmTemplate", {})
+        for row in self.rows["VmExportFile"].values():
+            source = vms.get(row.get("vm")) or vols.get(row.get("vm_volume")) \
+                or templates.get(row.get("content_library_vm_template")) or {}
+            base = source.get("name") or f"export-{row['id'][-6:]}"
+            files = [f for f in row.get("files") or () if isinstance(f, dict)]
+            for i, f in enumerate(files):
+                ext = EXTENSIONS.get(f.get("type"), "img")
+                f["fileName"] = f"{base}.{ext}" if len(files) == 1 else f"{base}-{i + 1}.{ext}"
+            if self.has("VmExportFile", "data_port_id"):
+                row["data_port_id"] = _uuid_of(row["id"], "data-port")
+            cluster = clusters.get(source.get("cluster"))
+            if cluster is not None and cluster.get("local_id") and self.has("VmExportFile", "storage_cluster_id"):
+                row["storage_cluster_id"] = cluster["local_id"]
+
+
+EXTENSIONS = {"OVF": "ovf", "QCOW2": "qcow2", "RAW": "raw", "VMDK": "vmdk"}
+
+
+def _uuid_of(*parts: str) -> str:
+    h = hashlib.sha256("/".join(parts).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"

@@ -82,7 +82,7 @@ class WorldBuilder(InfrastructureBuilder, PeopleBuilder, StorageBuilder, VmBuild
                  ("storage", self.build_storage), (f"{self.sc.vms} VMs", self.build_vms),
                  ("history", self.build_history), ("other resources", self.build_generic),
                  ("relations", self.repair), ("backups", self.agree_backups),
-                 ("log collections", self.agree_log_collections), ("devices", self.attach_devices),
+                 ("log collections", self.agree_log_collections), ("exports", self.agree_exports), ("devices", self.attach_devices),
                  ("alert rules", self.alert_rules),
                  ("indexes", self._load_store), ("counters", lambda: refresh_all(self.store)))
         say = _progress_printer(len(steps)) if self.sc.vms >= PROGRESS_MIN_VMS else None
