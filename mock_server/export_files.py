@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 import orjson
 from flask import Flask, Response, request
@@ -27,6 +28,26 @@ def file_link(origin: str, namespace: str | None, export_id: str, f: dict) -> st
     name = quote(str(f.get("fileName") or f.get("fileUUID") or "file"), safe="")
     return (f"{origin}{PREFIX}/{quote(namespace or 'default', safe='')}/{quote(export_id, safe='')}/"
             f"{quote(str(f.get('fileUUID')), safe='')}/{name}?secret={quote(str(f.get('fileSecret') or ''), safe='')}")
+
+
+def ovf_descriptor(files: list[dict]) -> bytes:
+    """The OVF 1.0 descriptor of an export: its disk files (every file but the descriptor),
+    each a disk of the file's size. Derived from the export's `files` alone, so the recorded
+    size and md5 of the descriptor are those of what the link serves."""
+    disks = [f for f in files if f.get("type") != "OVF"]
+    desc = next((f for f in files if f.get("type") == "OVF"), {})
+    name = str(desc.get("fileName") or "vm.ovf").rsplit(".", 1)[0]
+    refs = "".join(f'    <File ovf:href="{escape(str(f.get("fileName")))}" ovf:id="file{i}" ovf:size="{int(f.get("fileSize") or 0)}"/>\n'
+                   for i, f in enumerate(disks, 1))
+    caps = "".join(f'    <Disk ovf:capacity="{int(f.get("fileSize") or 0)}" ovf:diskId="vmdisk{i}" ovf:fileRef="file{i}" '
+                   f'ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>\n'
+                   for i, f in enumerate(disks, 1))
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">\n'
+            f'  <References>\n{refs}  </References>\n'
+            f'  <DiskSection>\n    <Info>Virtual disks</Info>\n{caps}  </DiskSection>\n'
+            f'  <VirtualSystem ovf:id="{escape(name)}">\n    <Info>A virtual machine</Info>\n'
+            f'    <Name>{escape(name)}</Name>\n  </VirtualSystem>\n</Envelope>\n').encode()
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> Response:
@@ -44,27 +65,31 @@ def _zeros(n: int):
         n -= k
 
 
-def _find(state, namespace: str, export_id: str, file_uuid: str) -> tuple[dict | None, str | None]:
+def _find(state, namespace: str, export_id: str, file_uuid: str) -> tuple[dict | None, str | None, list]:
     world = state.worlds.get(namespace)
     if world is None:
-        return None, f"namespace {namespace} does not exist"
+        return None, f"namespace {namespace} does not exist", []
     with world.store.lock:
         row = world.store.get("VmExportFile", export_id) if "VmExportFile" in world.store.tables else None
         files = list((row or {}).get("files") or ())
     if row is None:
-        return None, f"VmExportFile {export_id} does not exist"
-    f = next((f for f in files if isinstance(f, dict) and f.get("fileUUID") == file_uuid), None)
-    return (f, None) if f is not None else (None, f"export {export_id} has no file {file_uuid}")
+        return None, f"VmExportFile {export_id} does not exist", []
+    files = [f for f in files if isinstance(f, dict)]
+    f = next((f for f in files if f.get("fileUUID") == file_uuid), None)
+    return (f, None, files) if f is not None else (None, f"export {export_id} has no file {file_uuid}", [])
 
 
 def register_export_files(app: Flask, state) -> None:
     def download(namespace: str, export_id: str, file_uuid: str, name: str):
-        f, why = _find(state, namespace, export_id, file_uuid)
+        f, why, files = _find(state, namespace, export_id, file_uuid)
         if f is None:
             return _error(404, why)
         if request.args.get("secret") != str(f.get("fileSecret") or ""):
             return _error(403, "the secret of this download link is missing or wrong")
         size = max(0, int(f.get("fileSize") or 0))
+        content = ovf_descriptor(files) if f.get("type") == "OVF" else None
+        if content is not None and len(content) != size:
+            content = None                 # a descriptor of another shape: its size in zeros
         headers = {"Accept-Ranges": "bytes", "ETag": f'"{file_uuid}"',
                    "Content-Disposition": f"attachment; filename*=UTF-8''{quote(str(f.get('fileName') or name))}"}
         start, end, status = 0, size - 1, 200
@@ -82,7 +107,10 @@ def register_export_files(app: Flask, state) -> None:
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         length = max(0, end - start + 1)
         headers["Content-Length"] = str(length)
-        body = [] if request.method == "HEAD" else _zeros(length)
+        if request.method == "HEAD":
+            body = []
+        else:
+            body = [content[start:start + length]] if content is not None else _zeros(length)
         return Response(body, status=status, headers=headers, mimetype="application/octet-stream",
                         direct_passthrough=True)
 

@@ -229,3 +229,29 @@ def test_export_file_links_carry_the_namespace(ns_client, live):
     r = requests.get(link, headers={"Range": "bytes=0-0"})
     assert r.status_code == 206 and r.content == b"\0"
     assert requests.get(link.replace("/world-reads/", "/no-such-namespace/")).status_code == 404
+
+
+def test_export_vm_makes_files_the_links_serve(ns_client):
+    import hashlib
+    from cloudtower.api.ovf_api import OvfApi
+    from cloudtower.api.vm_volume_api import VmVolumeApi
+    from cloudtower.utils import wait_tasks
+    vm = VmApi(ns_client).get_vms({"where": {"status": "STOPPED"}, "first": 1})[0]
+    out = VmApi(ns_client).export_vm({"where": {"id": vm.id}, "data": {"type": "OVF"}})
+    wait_tasks([out[0].task_id], ns_client, interval=0.02, timeout=10)
+    export = out[0].data
+    volumes = {v.name: v for v in VmVolumeApi(ns_client).get_vm_volumes({"where": {"vm_disks_some": {"vm": {"id": vm.id}}}})}
+    desc, disks = export.files[0], export.files[1:]
+    assert desc.type == "OVF" and desc.file_name == f"{vm.name}.ovf"
+    assert sorted(f.file_name for f in disks) == sorted(f"{n}.vmdk" for n in volumes)
+    assert all(f.file_size == volumes[f.file_name[:-5]].size and f.type == "VMDK" for f in disks)
+    links = OvfApi(ns_client).get_export_file_download_links({"where": {"id": export.id}})
+    assert [l.filename for l in links] == [f.file_name for f in export.files]
+    xml = requests.get(links[0].link).content
+    assert len(xml) == desc.file_size and hashlib.md5(xml).hexdigest() == desc.md5
+    assert all(f'ovf:href="{f.file_name}"' in xml.decode() for f in disks)
+    head = requests.head(links[1].link)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == disks[0].file_size
+    vol = next(iter(volumes.values()))
+    out = VmVolumeApi(ns_client).export_vm_volume({"where": {"id": vol.id}, "data": {"type": "QCOW2"}})
+    assert [(f.file_name, f.file_size, f.type) for f in out[0].data.files] == [(f"{vol.name}.qcow2", vol.size, "QCOW2")]
