@@ -113,15 +113,28 @@ def attach_nics(ctx: Ctx, vm: dict, params: list | None, prefix: str = "vm_nics"
     if not has(ctx, "VmNic") or not params:
         return []
     rows = [prepare_nic(ctx, vm, p, f"{prefix}[{i}].") for i, p in enumerate(params) if isinstance(p, dict)]
+    return insert_nics(ctx, vm, rows, prefix)
+
+
+def insert_nics(ctx: Ctx, vm: dict, rows: list[dict], prefix: str = "vm_nics",
+                given_macs: list | None = None) -> list[str]:
+    """Insert NIC rows made by `prepare_nic` (for `vm` or a stand-in of it) after the VM's
+    current NICs; returns their ids. `given_macs`: the MACs the params named, checked again
+    against the NICs written since the rows were prepared (a VM earlier in the same request)."""
+    for i, mac in enumerate(given_macs or ()):
+        if mac is not None:
+            _check_mac(ctx, mac, f"{prefix}[{i}].mac_address")
     macs = [r["mac_address"] for r in rows]
     if len(set(macs)) != len(macs):
         raise bad_request(f"{prefix}: the same MAC address is given twice", f"{prefix}: MAC 地址重复")
-    start = len(nic_rows(ctx, vm))
+    props = ctx.contract.resources["VmNic"].properties
+    start = len(nic_rows(ctx, vm)) if rows else 0
     ids = []
     for i, row in enumerate(rows):
-        if "order" in ctx.contract.resources["VmNic"].properties:
+        row["vm"] = vm["id"]
+        if "order" in props:
             row["order"] = start + i
-        if "interface_id" in ctx.contract.resources["VmNic"].properties:
+        if "interface_id" in props:
             row["interface_id"] = f"eth{start + i}"
         ids.append(ctx.store.insert("VmNic", row)["id"])
     return ids

@@ -57,10 +57,12 @@ def new_volume(ctx: Ctx, cluster_id: str | None, name: str, size: int, policy: s
     lun_id = None
     if has(ctx, "IscsiLun"):
         target = None
-        for t in store.all("IscsiTarget") if has(ctx, "IscsiTarget") else []:
-            if cluster_id is None or t.get("cluster") == cluster_id:
-                target = t
-                break
+        if has(ctx, "IscsiTarget"):         # the cluster's first target (lowest id)
+            if cluster_id is None:
+                target = store.first("IscsiTarget")
+            else:
+                hits = store.find_by("IscsiTarget", "cluster", cluster_id)
+                target = hits[0] if hits else None
         over = {"name": f"{name}-lun-{os.urandom(3).hex()}", "zbs_volume_id": new_uuid(),
                 "assigned_size": size, "snapshot_num": 0, "consistency_group": None}
         if target is not None:

@@ -18,7 +18,7 @@ from . import Ctx, operation
 from .hosts import candidates, check_host, pick_host
 from .mutations import (body_items, fill_required, locked_rows, map_params, new_record, not_found_id,
                         respond, start_task)
-from .nics import attach_nics as insert_nics, nic_rows, prepare_nic, vlan_cluster
+from .nics import attach_nics as insert_nics, insert_nics as insert_prepared_nics, nic_rows, prepare_nic, vlan_cluster
 from .storage import (attach_disks, check_disks, drop_volumes, has, mounted_volume_ids, new_disk, new_volume,
                       set_mounting, to_bytes, vm_disk_rows, volumes_deleter)
 
@@ -147,11 +147,11 @@ def create_vm(ctx: Ctx, body: Any):
         status = item.get("status") or "STOPPED"
         probe = _probe(ctx, item, fields)
         check_disks(ctx, probe.get("cluster"), item.get("vm_disks"), prefix + "vm_disks.")
-        check_nics(ctx, probe, item.get("vm_nics"), prefix + "vm_nics")
+        nics = check_nics(ctx, probe, item.get("vm_nics"), prefix + "vm_nics")
         host = place_new(ctx, probe, item, status, promised, prefix)
-        planned.append((item, fields, status, host))
+        planned.append((item, fields, status, host, nics, prefix))
     made = []
-    for item, fields, status, host in planned:
+    for item, fields, status, host, nics, prefix in planned:
         fields["status"] = "STOPPED"
         if host and has(ctx, "Vm", "host"):
             fields["host"] = host
@@ -159,7 +159,8 @@ def create_vm(ctx: Ctx, body: Any):
             fields.setdefault("in_recycle_bin", False)
         vm = new_record(ctx, "Vm", {}, extra=fields)
         attach_disks(ctx, vm, item.get("vm_disks"), prefix=prefix + "vm_disks.")
-        attach_nics(ctx, vm, item.get("vm_nics"))
+        if nics is not None:        # the rows checked above (as attach_nics would make them again)
+            insert_prepared_nics(ctx, vm, nics[0], given_macs=nics[1])
         made.append((vm, {"status": status}, None, item))
     return respond(ctx, finish_create(ctx, made, mutation="createVm"))
 
@@ -237,11 +238,20 @@ def check_copy(ctx: Ctx, vm_like: dict, item: dict, specs: list, prefix: str) ->
     check_nics(ctx, vm_like, item.get("vm_nics"), prefix + "vm_nics")
 
 
-def check_nics(ctx: Ctx, vm_like: dict, params: Any, prefix: str) -> None:
-    if isinstance(params, list):
-        for i, p in enumerate(params):
-            if isinstance(p, dict):
-                prepare_nic(ctx, vm_like, p, f"{prefix}[{i}].")
+def check_nics(ctx: Ctx, vm_like: dict, params: Any, prefix: str) -> tuple[list, list] | None:
+    """Refuse NIC params before anything is written. Returns the NIC rows they make (not
+    inserted) and the MACs they name, or None when there are none to make."""
+    if not isinstance(params, list):
+        return None
+    rows = []
+    for i, p in enumerate(params):
+        if isinstance(p, dict):
+            rows.append(prepare_nic(ctx, vm_like, p, f"{prefix}[{i}]."))
+    if not rows or not has(ctx, "VmNic"):
+        return None
+    named = "mac_address" in ctx.contract.resources["VmNic"].properties
+    macs = [p.get("mac_address") or None if named and isinstance(p, dict) else None for p in params]
+    return rows, macs
 
 
 def copy_disks(ctx: Ctx, vm: dict, specs: list, disk_operate: dict | None = None, prefix: str = "") -> None:
