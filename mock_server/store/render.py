@@ -47,6 +47,65 @@ class Renderer:
         return r(row)
 
     def _compile(self, model: str):
+        """One function per model: every property read from the row (in the contract's
+        order), then each relation replaced by its projection. The indexes and row maps are
+        looked up on the store at each call (a reset or a fork replaces them)."""
+        res: Resource = self.contract.resources[model]
+        plan = self.plans[model]
+        names = tuple(res.properties)
+        one: list[tuple[str, str, Any]] = []            # stored to-one: (name, target, project)
+        many: list[tuple[str, str, Any]] = []           # stored to-many
+        derived: list[tuple[str, bool, str, str, str, Any]] = []  # (name, many, model, field, target, project)
+        for name in names:
+            rel = res.relations.get(name)
+            if rel is None:
+                continue
+            target, proj = self._projector(model, rel.target, res.nested_schema.get(name))
+            p = plan.get(name)
+            if p is None or (not p.stored and p.inverse is None):
+                return self._compile_generic(model)
+            if p.stored:
+                (many if rel.many else one).append((name, target, proj))
+            else:
+                derived.append((name, rel.many, p.inverse[0], p.inverse[1], target, proj))
+        store = self.get.__self__
+
+        def render(row: dict) -> dict:
+            get = row.get
+            out = {name: get(name) for name in names}
+            tables = store.tables
+            for name, target, proj in one:
+                rid = out[name]
+                if rid:
+                    t = tables.get(target)
+                    t = t.rows.get(rid) if t is not None else None
+                    out[name] = proj(t) if t is not None else None
+                else:
+                    out[name] = None
+            for name, target, proj in many:
+                t = tables.get(target)
+                rows = t.rows if t is not None else _NONE
+                out[name] = [proj(x) for x in (rows.get(i) for i in out[name] or ()) if x is not None]
+            for name, is_many, sm, sf, target, proj in derived:
+                refs = tables[sm].rel_index[sf].get(row["id"])
+                if refs is None:
+                    out[name] = [] if is_many else None
+                    continue
+                if type(refs) is str:
+                    ids = (refs,) if is_many else refs
+                else:
+                    ids = sorted(refs) if is_many else min(refs)
+                t = tables.get(target)
+                rows = t.rows if t is not None else _NONE
+                if is_many:
+                    out[name] = [proj(x) for x in (rows.get(i) for i in ids) if x is not None]
+                else:
+                    x = rows.get(ids)
+                    out[name] = proj(x) if x is not None else None
+            return out
+        return render
+
+    def _compile_generic(self, model: str):
         res: Resource = self.contract.resources[model]
         plan = self.plans[model]
         steps: list[tuple[str, int, Any]] = []
