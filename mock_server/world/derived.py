@@ -234,22 +234,30 @@ class _Owners:
         if model not in self.relevant() or (old is not None and new is not None and self._inert(old, new)):
             return set()
         out: set[tuple[str, str]] = set()
-        plans = store.plans.get(model, {})
+        links = self._links(store, model)
         for row in (old, new):
             if row is None:
                 continue
             out.add((model, row["id"]))
-            for f, plan in plans.items():
-                if not plan.stored or model not in self.depends_on(plan.target):
-                    continue
+            for f, target, many in links:
                 v = row.get(f)
                 if not v:
                     continue
-                if plan.many:
-                    out.update((plan.target, t) for t in v)
+                if many:
+                    out.update((target, t) for t in v)
                 else:
-                    out.add((plan.target, v))
+                    out.add((target, v))
         return out
+
+    def _links(self, store, model: str) -> list[tuple[str, str, bool]]:
+        """(field, target, many) of `model`'s stored relations whose target's derivation
+        reads `model`, worked out once per model."""
+        cache = self.__dict__.setdefault("_link_cache", {})
+        links = cache.get(model)
+        if links is None:
+            links = cache[model] = [(f, plan.target, plan.many) for f, plan in store.plans.get(model, {}).items()
+                                    if plan.stored and model in self.depends_on(plan.target)]
+        return links
 
     def expand(self, store, owners: set[tuple[str, str]]) -> list[tuple[str, str]]:
         """Owners plus what sums them, in dependency order (hosts, clusters, zones, datacenters)."""
@@ -483,12 +491,14 @@ def refresh(store) -> int:
             return 0
         return refresh_all(store)
     d = deriver(store)
+    relevant = d.relevant()
     with store.lock:
         owners: set[tuple[str, str]] = set()
         for ch in reversed(changes):
             if ch[0] <= last:
                 break
-            owners |= d.owners(store, ch[2], ch[4], ch[5])
+            if ch[2] in relevant:
+                owners |= d.owners(store, ch[2], ch[4], ch[5])
         n = d.apply(store, d.expand(store, owners))
         setattr(store, _REFRESH_ATTR, store.revision)
         return n
