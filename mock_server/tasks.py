@@ -158,13 +158,15 @@ class _Outcomes:
             meta.on_failure()
 
     def _task_row(self, meta: _Meta, description: str | None, mutation: str | None, op_name: str | None,
-                  user_id: str | None, cluster_id: str | None) -> dict:
+                  user_id: str | None, cluster_id: str | None, created: str | None = None,
+                  steps: list | None = None) -> dict:
         store, model, kind, rid = self.store, meta.model, meta.kind, meta.resource_id
         return {
             "id": meta.task_id, "description": description or f"{mutation or kind} {model or ''}".strip(),
             "status": PENDING, "progress": 0.0, "args": {}, "snapshot": "",
-            "steps": self._steps(meta, 0),
-            "internal": False, "local_created_at": iso(meta.start), "started_at": None, "finished_at": None,
+            "steps": self._steps(meta, 0) if steps is None else steps,
+            "internal": False, "local_created_at": created or iso(meta.start), "started_at": None,
+            "finished_at": None,
             "error_code": None, "error_message": None, "key": f"{op_name or mutation or kind}:{rid or meta.task_id}",
             "resource_id": rid, "resource_type": model, "resource_mutation": mutation or "",
             "resource_rollback_error": None, "resource_rollback_retry_count": None,
@@ -178,10 +180,9 @@ class _Outcomes:
         intermediate states, so its Task row is written once, finished, and its resource
         goes straight to its final state."""
         if self.has_task_table:
-            row = self._task_row(meta, *row_args)
             at = iso(meta.start)
-            row.update(status=SUCCESSED, progress=1.0, started_at=at, finished_at=at,
-                       steps=self._steps(meta, len(meta.step_keys)))
+            row = self._task_row(meta, *row_args, created=at, steps=self._steps(meta, len(meta.step_keys)))
+            row.update(status=SUCCESSED, progress=1.0, started_at=at, finished_at=at)
             self.store.insert("Task", row)
         self._expire_finished(meta.task_id)
         self._commit(meta)
@@ -296,7 +297,7 @@ class TaskEngine(_Outcomes, _RulesAndLocks):
         if name is None and model and resource_id:
             row = store.get(model, resource_id)
             name = row.get("name") if row else None
-        fail = self.rules.match(op_name, mutation, name, len(step_keys))
+        fail = self.rules.match(op_name, mutation, name, len(step_keys)) if self.rules.by_id else None
         if model and resource_id and before is None and kind in ("delete", "action", "update"):
             before = store.get(model, resource_id)
         has_async = bool(async_status and model and model in store.contract.resources
