@@ -38,9 +38,9 @@ MESSAGES = {
 
 
 class ValidationError(Exception):
-    def __init__(self, kind: str, path: str, **params: Any):
+    def __init__(self, kind: str, path: Any, **params: Any):
         self.kind = kind
-        self.path = path or "body"
+        self.path = render_path(path) or "body"
         self.params = params
         super().__init__(self.message("en-US"))
 
@@ -71,3 +71,15 @@ def join_path(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else str(key)
+
+
+def render_path(path: Any) -> str:
+    """A path as text: a string as it is, a (parent path, key) pair joined (see schema_checks)."""
+    keys = []
+    while type(path) is tuple:
+        path, key = path
+        keys.append(key)
+    path = path or ""
+    for key in reversed(keys):
+        path = join_path(path, key)
+    return path
