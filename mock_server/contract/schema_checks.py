@@ -73,10 +73,15 @@ class LeafChecks:
                 if v[key] is None:
                     raise ValidationError("null", join_path(p, key))
             for key, item in v.items():
-                if key in props:
-                    prop_check(key)(item, (p, key))     # a path joined only for an error
-                elif closed:
-                    raise ValidationError("unknown", p, key=key, schema=label)
+                c = compiled.get(key)
+                if c is None:
+                    if key in props:
+                        c = prop_check(key)
+                    elif closed:
+                        raise ValidationError("unknown", p, key=key, schema=label)
+                    else:
+                        continue
+                c(item, (p, key))                  # a path joined only for an error
         return check
 
     def _array(self, schema: dict, in_where: bool) -> Check:
