@@ -5,7 +5,6 @@ removal. Changes apply at once and are undone if the VM's task fails."""
 from __future__ import annotations
 
 import ipaddress
-import uuid
 from typing import Any
 
 from ..errors import bad_request
@@ -13,7 +12,7 @@ from . import Ctx, operation
 from .mutations import (check_unlocked, locked_rows, not_found_id, respond, row_restorer, start_task,
                         where_rows)
 from .storage import has
-from .synth import new_uuid
+from .synth import new_uuid, random_bits
 
 BIT_UNITS = {"bps": 1, "kbps": 10 ** 3, "mbps": 10 ** 6, "gbps": 10 ** 9, "tbps": 10 ** 12,
              "b": 1, "kb": 10 ** 3, "mb": 10 ** 6, "gb": 10 ** 9, "tb": 10 ** 12}
@@ -56,8 +55,8 @@ def check_ip(value: Any, field: str) -> None:
 
 
 def new_mac() -> str:
-    b = uuid.uuid4().bytes
-    return "52:54:00:%02x:%02x:%02x" % (b[0], b[1], b[2])
+    n = random_bits(24)
+    return "52:54:00:%02x:%02x:%02x" % (n >> 16, (n >> 8) & 255, n & 255)
 
 
 def _check_mac(ctx: Ctx, mac: Any, field: str, exclude: str | None = None) -> None:

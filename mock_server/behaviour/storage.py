@@ -7,13 +7,12 @@ Leaf module of the VM behaviours: it imports nothing from vm.py, nics.py or disk
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from ..errors import bad_request
 from . import Ctx
 from .mutations import fill_required, not_found_id
-from .synth import new_uuid
+from .synth import new_uuid, random_bits
 
 UNITS = {"B": 1, "BYTE": 1, "KB": 1024, "KIB": 1024, "MB": 1024 ** 2, "MIB": 1024 ** 2, "GB": 1024 ** 3,
          "GIB": 1024 ** 3, "TB": 1024 ** 4, "TIB": 1024 ** 4, "PB": 1024 ** 5, "PIB": 1024 ** 5}
@@ -63,7 +62,7 @@ def new_volume(ctx: Ctx, cluster_id: str | None, name: str, size: int, policy: s
             else:
                 hits = store.find_by("IscsiTarget", "cluster", cluster_id)
                 target = hits[0] if hits else None
-        over = {"name": f"{name}-lun-{os.urandom(3).hex()}", "zbs_volume_id": new_uuid(),
+        over = {"name": f"{name}-lun-{random_bits(24):06x}", "zbs_volume_id": new_uuid(),
                 "assigned_size": size, "snapshot_num": 0, "consistency_group": None}
         if target is not None:
             over["iscsi_target"] = target["id"]
