@@ -17,6 +17,8 @@ from .validation_error import MESSAGES, ValidationError, type_name
 
 __all__ = ["Validator", "ValidationError", "Coercer", "MESSAGES"]
 
+INLINE_CACHE = 4096         # inline schemas whose checks are kept (a contract has a few hundred)
+
 
 class Validator(LeafChecks):
     """Compiles contract schemas into checks. One per contract; thread-safe once built."""
@@ -32,6 +34,9 @@ class Validator(LeafChecks):
         self._lock = threading.RLock()
         self._pending: dict[tuple[str, bool], Check] = {}
         self._depth = 0
+        # checks of inline schemas (a property's own `{type: string}`), by the schema object:
+        # the contract's schemas live as long as it; the schema is kept to make the id safe
+        self._inline: dict[tuple[int, bool], tuple[dict, Check]] = {}
 
     def validate(self, schema: dict | None, value: Any, path: str = "") -> None:
         if schema is None:
@@ -59,7 +64,17 @@ class Validator(LeafChecks):
                 return hit
             with self._lock:
                 return self._compile_ref(key, name, in_where)
-        return self._build(schema, in_where, None)
+        ikey = (id(schema), in_where)
+        hit = self._inline.get(ikey)
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        check = self._build(schema, in_where, None)
+        if self._depth:                     # part of a named schema's build: its owner keeps it
+            return check
+        if len(self._inline) >= INLINE_CACHE:
+            self._inline.clear()
+        self._inline[ikey] = (schema, check)
+        return check
 
     def _compile_ref(self, key: tuple[str, bool], name: str, in_where: bool) -> Check:
         """Under the lock: a named schema's check (see `__init__` on publishing)."""
