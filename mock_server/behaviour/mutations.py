@@ -14,6 +14,9 @@ Per-operation modules (vm.py, snapshots.py, iscsi.py) build on the helpers here.
 
 from __future__ import annotations
 
+import operator
+from functools import partial
+from itertools import compress
 from typing import Any, Iterable
 
 from ..clock import iso
@@ -239,9 +242,9 @@ def fill_required(ctx: Ctx, model: str, row: dict, depth: int = 0) -> dict:
     relations pointed at an existing row, or a synthesised one)."""
     store = ctx.store
     out = dict(row)
-    for fname, kind, value in _fill_plan(ctx, model):
-        if out.get(fname) is not None:
-            continue
+    plan, names, named = _fill_plan(ctx, model)
+    # the plan's fields that are missing or null, picked without a Python-level loop
+    for fname, kind, value in compress(plan, map(_is_none, map(out.get, names))):
         if kind == _CONST:
             out[fname] = value
         elif kind == _EMPTY_LIST:
@@ -255,28 +258,29 @@ def fill_required(ctx: Ctx, model: str, row: dict, depth: int = 0) -> dict:
                 out[fname] = ids[0]
             elif depth < 4 and target in ctx.contract.resources and target != model:
                 out[fname] = store.insert(target, fill_required(ctx, target, {}, depth + 1))["id"]
-    if "name" in ctx.contract.resources[model].properties and not out.get("name") \
-            and "name" in ctx.contract.resources[model].required:
+    if named and not out.get("name"):
         out["name"] = f"{model.lower()}-{store.mint()[-6:]}"
     return out
 
 
 _CONST, _EMPTY_LIST, _SYNTH, _RELATION = range(4)
+_is_none = partial(operator.is_, None)
 
 
-def _fill_plan(ctx: Ctx, model: str) -> list[tuple[str, int, Any]]:
+def _fill_plan(ctx: Ctx, model: str) -> tuple[list[tuple[str, int, Any]], tuple[str, ...], bool]:
     """How `fill_required` fills each required field of `model`, worked out once per
     contract: a constant (an enum's first value, 0, false, a plain empty string), a fresh
-    empty list, a value synthesised per row (times, UUIDs, names, objects), or a relation."""
+    empty list, a value synthesised per row (times, UUIDs, names, objects), or a relation.
+    With the plan: its field names, and whether a missing `name` is made up."""
     contract = ctx.contract
     plans = contract.__dict__.setdefault("_fill_plans", {})
-    plan = plans.get(model)
-    if plan is not None:
-        return plan
+    hit = plans.get(model)
+    if hit is not None:
+        return hit
     res = contract.resources[model]
     store_plans = ctx.store.plans[model]
     plan = []
-    for fname in res.required:
+    for fname in dict.fromkeys(res.required):       # each once (the fields are filled in one pass)
         if fname == "id":
             continue
         if fname in res.relations:
@@ -287,8 +291,9 @@ def _fill_plan(ctx: Ctx, model: str) -> list[tuple[str, int, Any]]:
             continue
         schema = res.properties.get(fname)
         plan.append((fname, *_scalar_plan(contract, schema, fname)))
-    plans[model] = plan
-    return plan
+    named = "name" in res.properties and "name" in res.required
+    hit = plans[model] = (plan, tuple(f for f, _, _ in plan), named)
+    return hit
 
 
 def _scalar_plan(contract, schema: dict | None, fname: str) -> tuple[int, Any]:
