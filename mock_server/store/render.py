@@ -71,8 +71,7 @@ class Renderer:
         store = self.get.__self__
 
         def render(row: dict) -> dict:
-            get = row.get
-            out = {name: get(name) for name in names}
+            out = dict(zip(names, map(row.get, names)))
             tables = store.tables
             for name, target, proj in one:
                 rid = out[name]
@@ -141,8 +140,10 @@ class Renderer:
         simple = [p for p in props if not (tres and p in tres.relations)]
         rels = [p for p in props if tres and p in tres.relations]
         if not rels:
+            simple = tuple(simple)
+
             def project(t: dict) -> dict:
-                return {p: t.get(p) for p in simple}
+                return dict(zip(simple, map(t.get, simple)))
             return target, project
         self.deep.add(owner)
         sub = {p: self._projector(owner, tres.relations[p].target, tres.nested_schema.get(p)) for p in rels}
@@ -246,9 +247,11 @@ class RenderCache:
             drop(model, rid)
         referrers = self._referrers.get(model) or _NONE
         derived = self._derived_targets.get(model) or _NONE
+        if not referrers and not derived:
+            return
         changed = _UNKNOWN
         tables = self.store.tables
-        for other in list(cached):             # the few models something is cached of
+        for other in [m for m in cached if m in referrers or m in derived]:  # the few models cached
             for f, shown in referrers.get(other, ()):
                 if changed is _UNKNOWN:
                     changed = changed_fields(old, new)
