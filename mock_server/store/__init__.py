@@ -99,10 +99,11 @@ _reaper = _Reaper()
 class _Writes:
     """Inserts, updates and deletes, each logged in the change feed and the render cache."""
 
-    def _log(self, action: str, model: str, rid: str, old: dict | None, new: dict | None) -> None:
+    def _log(self, action: str, model: str, rid: str, old: dict | None, new: dict | None,
+             changed: set[str] | None = None) -> None:
         self.revision += 1
         self.changes.append((self.revision, action, model, rid, old, new, time.time()))
-        self.json_cache.invalidate(model, rid, old, new)
+        self.json_cache.invalidate(model, rid, old, new, changed)
 
     def insert(self, model: str, row: dict) -> dict:
         with self.lock:
@@ -143,7 +144,9 @@ class _Writes:
                 return None
             new = {**old, **changes}
             table.put(new)
-            self._log("UPDATE", model, rid, old, new)
+            # the fields that changed are among those given (the others are the same objects)
+            changed = {k for k, v in changes.items() if (ov := old.get(k, _MISSING)) is not v and ov != v}
+            self._log("UPDATE", model, rid, old, new, changed)
             return new
 
     def delete(self, model: str, rid: str, cascade: bool = True) -> dict | None:
@@ -187,6 +190,7 @@ class _Writes:
             return old
 
 
+_MISSING = object()
 _HISTORY = frozenset({"Task", "SystemAuditLog", "UserAuditLog", "ReportTask", "ClusterUpgradeHistory"})
 
 

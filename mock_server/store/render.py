@@ -235,10 +235,12 @@ class RenderCache:
             else:
                 del self.cached[model]
 
-    def invalidate(self, model: str, rid: str, old: dict | None, new: dict | None) -> None:
+    def invalidate(self, model: str, rid: str, old: dict | None, new: dict | None,
+                   changed: set[str] | None = None) -> None:
         """Drop what can show this change. A write that changes no field another row's
         projection shows (a cluster's derived counters, a VM's description) leaves the
-        referrers' renderings alone: they do not show it."""
+        referrers' renderings alone: they do not show it. `changed`: the fields that changed,
+        when the writer knows them (else they are worked out when needed)."""
         if not self.data:
             return
         cached = self.cached
@@ -249,7 +251,8 @@ class RenderCache:
         derived = self._derived_targets.get(model) or _NONE
         if not referrers and not derived:
             return
-        changed = _UNKNOWN
+        if changed is None or old is None or new is None:
+            changed = _UNKNOWN
         tables = self.store.tables
         for other in [m for m in cached if m in referrers or m in derived]:  # the few models cached
             for f, shown in referrers.get(other, ()):
