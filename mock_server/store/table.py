@@ -120,12 +120,13 @@ class Table:
         rid = row["id"]
         old = self.rows.get(rid)
         if old is not None:
-            self._index(old, False)
-        else:
-            if self._sorted and self._order and rid < self._order[-1]:
-                self._sorted = False
-            if self._sorted:
-                self._order.append(rid)
+            self.rows[rid] = row
+            _reindex(self, old, row)
+            return
+        if self._sorted and self._order and rid < self._order[-1]:
+            self._sorted = False
+        if self._sorted:
+            self._order.append(rid)
         self.rows[rid] = row
         self._index(row, True)
 
@@ -155,6 +156,28 @@ class Table:
         scalar = set(self.scalar_index)
         for f, idx in (*self.scalar_index.items(), *self.rel_index.items()):
             fill(idx, rows, f, lists=f not in scalar)
+
+
+def _reindex(t: Table, old: dict, new: dict) -> None:
+    """Move a replaced row's index entries: only the fields whose values changed (an update
+    of a cluster's counters leaves its labels' and datacenters' entries alone)."""
+    rid = new["id"]
+    owned = t._owned
+    for indexes, scalar in ((t.scalar_index, True), (t.rel_index, False)):
+        for f, idx in indexes.items():
+            ov, nv = old.get(f), new.get(f)
+            if ov is nv or ov == nv:
+                continue
+            o = owned[f] if owned is not None else None
+            for v, touch in ((ov, entry_remove), (nv, entry_add)):
+                if scalar:
+                    if indexable(v):
+                        touch(idx, o, v, rid)
+                elif isinstance(v, list):
+                    for x in v:
+                        touch(idx, o, x, rid)
+                elif v is not None:
+                    touch(idx, o, v, rid)
 
 
 def build_table(model: str, stored_relations: Iterable[str], rows: dict[str, dict]) -> Table:
