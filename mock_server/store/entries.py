@@ -77,24 +77,38 @@ def fill(idx: dict, rows: dict[str, dict], field: str, lists: bool) -> None:
     """Index `field` of every row of `rows` ({id: row}) into the empty `idx`; a list value
     (a to-many relation, when `lists`) indexes each of its ids. Entries of several ids are
     tuples."""
-    get = idx.get
-    for rid, v in zip(rows, [row.get(field) for row in rows.values()]):
-        if v is None:
-            continue
-        if isinstance(v, (list, dict)):
-            if not lists or isinstance(v, dict):
+    fill_many(((field, idx, lists),), rows)
+
+
+def fill_many(specs: Iterable[tuple[str, dict, bool]], rows: dict[str, dict]) -> None:
+    """`fill` for several (field, empty index, lists) at once, in one pass over the rows: a
+    big table's rows are read from memory once, not once per index."""
+    specs = tuple(specs)
+    if not specs:
+        return
+    for rid, row in rows.items():
+        for field, idx, lists in specs:
+            v = row.get(field)
+            if v is None:
                 continue
-            keys = dict.fromkeys(v)          # each id once, in order
-        else:
-            keys = (v,)
-        for key in keys:
-            cur = get(key)
-            if cur is None:
-                idx[key] = rid               # most keys: one row (a one-to-one relation, a name)
-            elif type(cur) is list:
-                cur.append(rid)
-            else:
-                idx[key] = [cur, rid]
-    for key, cur in idx.items():
-        if type(cur) is list:
-            idx[key] = tuple(cur)
+            if type(v) is str or not isinstance(v, (list, dict)):
+                cur = idx.get(v)
+                if cur is None:
+                    idx[v] = rid             # most keys: one row (a one-to-one relation, a name)
+                elif type(cur) is list:
+                    cur.append(rid)
+                else:
+                    idx[v] = [cur, rid]
+            elif lists and type(v) is list:
+                for key in dict.fromkeys(v):     # each id once, in order
+                    cur = idx.get(key)
+                    if cur is None:
+                        idx[key] = rid
+                    elif type(cur) is list:
+                        cur.append(rid)
+                    else:
+                        idx[key] = [cur, rid]
+    for _, idx, _ in specs:
+        for key, cur in idx.items():
+            if type(cur) is list:
+                idx[key] = tuple(cur)

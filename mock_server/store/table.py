@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .entries import entry_add, entry_remove, fill, indexable, members
+from .entries import entry_add, entry_remove, fill, fill_many, indexable, members
 
 __all__ = ["INDEXED_SCALARS", "LAZY_INDEX_MIN_ROWS", "Table", "build_table", "members"]
 
@@ -153,9 +153,8 @@ class Table:
         self.rows = rows
         self._order = sorted(rows)
         self._sorted = True
-        scalar = set(self.scalar_index)
-        for f, idx in (*self.scalar_index.items(), *self.rel_index.items()):
-            fill(idx, rows, f, lists=f not in scalar)
+        fill_many([(f, idx, False) for f, idx in self.scalar_index.items()]
+                  + [(f, idx, True) for f, idx in self.rel_index.items()], rows)
 
 
 def _reindex(t: Table, old: dict, new: dict) -> None:
