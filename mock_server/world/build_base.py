@@ -137,6 +137,11 @@ class BuilderBase:
         else:
             trow[sf] = row["id"]
 
+    def stores_one(self, model: str, field: str) -> bool:
+        """True when `model`'s rows hold `field` as one id (the relation's stored side)."""
+        plan = self.plans.get(model, {}).get(field)
+        return plan is not None and plan.stored and not plan.many
+
     def linker(self, model: str, field: str) -> Callable[[dict, str | None], None]:
         """A fast `link` for hot loops (no-op when the contract lacks the relation)."""
         plan = self.plans.get(model, {}).get(field)

@@ -154,6 +154,11 @@ class _InfraFigures:
         out["cluster_num"] = len(clusters)
 
 
+# model -> (its snapshots' model, their relation to it): `snapshot_num`
+_SNAPSHOT_COUNTERS = {"IscsiLun": ("IscsiLunSnapshot", "iscsi_lun"),
+                      "NvmfNamespace": ("NvmfNamespaceSnapshot", "nvmf_namespace")}
+
+
 class _OtherFigures:
     """Labels' counts by kind, LUN and namespace snapshot counts, a witness's CPU."""
 
@@ -181,11 +186,29 @@ class _OtherFigures:
             return 0
         return len(members(t.rel_index[field].get(rid)))
 
+    def apply_all(self, store, model: str) -> int | None:
+        """Recompute every row of `model` at once when its one derived field is a snapshot
+        count (LUNs, namespaces): one pass over the snapshots' index, not a lookup per row.
+        None for any other model."""
+        spec = _SNAPSHOT_COUNTERS.get(model)
+        if spec is None or self.counts.get(model) or "snapshot_num" not in self.res[model].properties:
+            return None
+        t = store.tables.get(spec[0])
+        idx = t.rel_index.get(spec[1]) if t is not None else None
+        counts = {k: len(members(e)) for k, e in idx.items()} if idx else {}
+        n = 0
+        for rid, row in list(store.tables[model].rows.items()):
+            v = counts.get(rid, 0)
+            if row.get("snapshot_num") != v:
+                store.update(model, rid, {"snapshot_num": v})
+                n += 1
+        return n
+
     def _iscsilun(self, store, row: dict, out: dict) -> None:
-        out["snapshot_num"] = self._snapshots_of(store, "IscsiLunSnapshot", "iscsi_lun", row["id"])
+        out["snapshot_num"] = self._snapshots_of(store, *_SNAPSHOT_COUNTERS["IscsiLun"], row["id"])
 
     def _nvmfnamespace(self, store, row: dict, out: dict) -> None:
-        out["snapshot_num"] = self._snapshots_of(store, "NvmfNamespaceSnapshot", "nvmf_namespace", row["id"])
+        out["snapshot_num"] = self._snapshots_of(store, *_SNAPSHOT_COUNTERS["NvmfNamespace"], row["id"])
 
     def _witness(self, store, row: dict, out: dict) -> None:
         out["total_cpu_hz"] = (row.get("total_cpu_cores") or 0) * (row.get("cpu_hz_per_core") or 0)
@@ -470,10 +493,15 @@ def refresh_all(store) -> int:
     d = deriver(store)
     with store.lock:
         order = []
+        n = 0
         for m in sorted(d.models, key=lambda m: ("Host", "Cluster", "Zone", "Datacenter").index(m)
                         if m in ("Host", "Cluster", "Zone", "Datacenter") else -1):
-            order.extend((m, rid) for rid in list(store.tables[m].rows))
-        n = d.apply(store, order)
+            bulk = d.apply_all(store, m)
+            if bulk is None:
+                order.extend((m, rid) for rid in list(store.tables[m].rows))
+            else:
+                n += bulk
+        n += d.apply(store, order)
         setattr(store, _REFRESH_ATTR, store.revision)
         return n
 

@@ -32,10 +32,14 @@ class RowShape:
             make = self._makers[keys] = self._compile(keys)
         return make(*row.values()) if make is not None else row
 
+    @staticmethod
+    def _shareable(keys: tuple) -> bool:
+        return len(keys) <= MAX_SHARED_KEYS and all(type(k) is str and not k.startswith("__") for k in keys)
+
     def _compile(self, keys: tuple):
         """A function of the values setting each key as an attribute, in order (None when
         the keys cannot be shared: too many, or a dunder name)."""
-        if len(keys) > MAX_SHARED_KEYS or any(type(k) is not str or k.startswith("__") for k in keys):
+        if not self._shareable(keys):
             return None
         args = ", ".join(f"v{i}" for i in range(len(keys)))
         body = "".join(f"    o.{k} = v{i}\n" if k.isidentifier() and not iskeyword(k) else
@@ -43,3 +47,28 @@ class RowShape:
         ns = {"cls": self.cls}
         exec(f"def make({args}):\n    o = cls()\n{body}    return o.__dict__\n", ns)
         return ns["make"]
+
+    def builder(self, template: dict, varying: tuple[str, ...]):
+        """A function of the `varying` values (positional, in that order) -> a row equal to
+        `template.copy()` updated with them (new keys after the template's, in `varying`
+        order), key-sharing when it can: one call instead of copy, update and `self(row)`."""
+        keys = tuple(template) + tuple(k for k in varying if k not in template)
+        arg = {k: f"a{i}" for i, k in enumerate(varying)}
+        ns: dict = {"cls": self.cls}
+        value = {}
+        for i, k in enumerate(keys):
+            if k in arg:
+                value[k] = arg[k]
+            else:
+                ns[f"c{i}"] = template[k]      # shared, as `template.copy()` shares it
+                value[k] = f"c{i}"
+        params = ", ".join(arg.values())
+        if not self._shareable(keys):          # too wide to share keys: a dict display
+            items = ", ".join(f"{k!r}: {value[k]}" for k in keys)
+            src = f"def build({params}):\n    return {{{items}}}\n"
+        else:
+            body = "".join(f"    o.{k} = {value[k]}\n" if k.isidentifier() and not iskeyword(k) else
+                           f"    setattr(o, {k!r}, {value[k]})\n" for k in keys)
+            src = f"def build({params}):\n    o = cls()\n{body}    return o.__dict__\n"
+        exec(src, ns)
+        return ns["build"]

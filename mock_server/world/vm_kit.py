@@ -79,6 +79,17 @@ class VmKit:
         self.link_disk_img = b.linker("VmDisk", "elf_image")
         self.link_vol_cluster, self.link_vol_lun = b.linker("VmVolume", "cluster"), b.linker("VmVolume", "lun")
         self.link_lun_target = b.linker("IscsiLun", "iscsi_target")
+        # Row makers of the chain (LUN, volume, disk) when every row names its neighbour.
+        self.chain = None
+        if has_disk and has_vol and self.has_lun and all(b.stores_one(m, f) for m, f in (
+                ("IscsiLun", "iscsi_target"), ("VmVolume", "cluster"), ("VmVolume", "lun"),
+                ("VmDisk", "vm"), ("VmDisk", "vm_volume"))):
+            self.chain = (
+                RowShape("IscsiLun").builder(b.lun_tpl, ("id", "name", "local_id", "zbs_volume_id", "lun_id",
+                                                         "assigned_size", "local_created_at", "iscsi_target")),
+                self.vol_shape.builder(self.vol_tpl, ("id", "name", "local_id", "path", "size", "local_created_at",
+                                                      "cluster", "lun")),
+                self.disk_shape.builder(disk_tpl, ("id", "type", "bus", "boot", "key", "device", "vm", "vm_volume")))
 
     def _nic_template(self, b) -> None:
         has_nic = self.has_nic
