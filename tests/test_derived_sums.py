@@ -70,3 +70,15 @@ def test_a_vm_write_does_not_walk_its_cluster(contract, monkeypatch):
     after = sums.get(store, "Cluster", cluster["id"])
     assert calls == [vm["id"], vm["id"]]       # the old and the new row, not the cluster's VMs
     assert after == _fresh(store, "Cluster", cluster["id"])
+
+
+def test_sums_primed_in_one_pass_equal_those_walked_per_owner(contract, monkeypatch):
+    store = generate(contract, "default")
+    walked = {(m, rid): VmSums().get(store, m, rid) for m in ("Host", "Cluster") for rid in store.tables[m].rows}
+    assert any(s[3] for s in walked.values())                # owners with VMs
+    monkeypatch.setattr(derived, "PRIME_MIN_VMS", 1)
+    primed = VmSums()
+    first = next(iter(walked))
+    primed.get(store, *first)
+    assert len(primed.sums) > 1                              # the first ask computed every owner
+    assert {k: primed.get(store, *k) for k in walked} == walked

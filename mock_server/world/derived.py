@@ -361,6 +361,7 @@ _SLOTS = ("running", "stopped", "suspended", "total", "cores", "memory", "active
           "active_memory", "paused_memory")
 _SUMS_ATTR = "_derived_vm_sums"
 _VM_OWNERS = (("host", "Host"), ("cluster", "Cluster"))
+PRIME_MIN_VMS = 2_000       # from this many VMs, the first sum asked computes every owner's
 
 
 def _contribution(vm: dict) -> tuple:
@@ -386,6 +387,9 @@ class VmSums:
         with store.lock:
             self._sync(store)
             s = self.sums.get((model, rid))
+            if s is None and not self.sums and len(getattr(store.tables.get("Vm"), "rows", ())) >= PRIME_MIN_VMS:
+                self._prime(store)
+                s = self.sums.get((model, rid))
             if s is None:
                 s = [0] * len(_SLOTS)
                 idx = store.tables["Vm"].rel_index.get(model.lower()) if "Vm" in store.tables else None
@@ -395,6 +399,22 @@ class VmSums:
                         s[i] += v
                 self.sums[(model, rid)] = s
             return s
+
+    def _prime(self, store) -> None:
+        """Every owner's sums in one pass over the VMs (each VM's contribution computed once,
+        summed per owner column by column), instead of one walk per owner as they are asked."""
+        t = store.tables["Vm"]
+        fields = [(f, m) for f, m in _VM_OWNERS if t.rel_index.get(f)]
+        per: dict[tuple[str, str], list] = {}
+        for vm in t.rows.values():
+            c = None
+            for f, m in fields:
+                owner = vm.get(f)
+                if type(owner) is str:
+                    c = c or _contribution(vm)
+                    per.setdefault((m, owner), []).append(c)
+        for key, cs in per.items():
+            self.sums[key] = [sum(col) for col in zip(*cs)]
 
     def _sync(self, store) -> None:
         rev = store.revision
