@@ -14,6 +14,7 @@ from ..contract.index import Contract
 from ..store import Store, _b36
 from .ids import FastIdMinter
 from .scenario import Scenario
+from .primitives import picker, uuid4_of
 from .values import Pools, Synth
 from .vocab import BASE_MS, DAY_MS
 
@@ -29,6 +30,8 @@ class BuilderBase:
         epoch = BASE_MS - rng.randrange(1, 30) * DAY_MS - rng.randrange(DAY_MS)
         self.store = Store(contract, FastIdMinter(epoch_ms=epoch, fingerprint=_b36(rng.getrandbits(51), 10)))
         self.mint = self.store.mint.unlocked()
+        self.uuid = uuid4_of(rng)             # uuid4(rng), faster
+        self.pick = picker(rng)               # rng.choice, faster
         self.plans = self.store.plans
         self.res = contract.resources
         self.pools = Pools(fake, rng, BASE_MS)

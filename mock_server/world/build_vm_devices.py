@@ -31,7 +31,7 @@ class VmDeviceBuilder(BuilderBase):
         """`_vm_disks_linked` when the contract has the whole chain, each relation stored on
         the side that names one row (kit.chain): each row made in one call, the same rows,
         drawing the same random numbers in the same order."""
-        rng, mint = self.rng, self.mint
+        rng, mint, uuid = self.rng, self.mint, self.uuid
         below, sizes, ts_pool = rng._randbelow, kit.disk_sizes, self.pools.timestamps
         make_lun, make_vol, make_disk = kit.chain
         name, vid, cid, iqn = vm["name"], vm["id"], ctx["row"]["id"], ctx["iqn"]
@@ -49,10 +49,10 @@ class VmDeviceBuilder(BuilderBase):
             total += size
             seq += 1
             lun_id = mint()
-            lun_rows[lun_id] = make_lun(lun_id, dname, uuid4(rng), uuid4(rng), seq, size,
+            lun_rows[lun_id] = make_lun(lun_id, dname, uuid(), uuid(), seq, size,
                                         created or ts_pool[below(len(ts_pool))], target_id)
             vol_id = mint()
-            vol_rows[vol_id] = make_vol(vol_id, dname, uuid4(rng), f"iscsi://{iqn}/{seq}", size,
+            vol_rows[vol_id] = make_vol(vol_id, dname, uuid(), f"iscsi://{iqn}/{seq}", size,
                                         created or ts_pool[below(len(ts_pool))], cid, lun_id)
             disk_id = mint()
             disk_rows[disk_id] = make_disk(disk_id, t_disk, bus, d + 1, d, device(scsi, d), vid, vol_id)
@@ -127,25 +127,35 @@ class VmDeviceBuilder(BuilderBase):
     def _vm_nics(self, kit: VmKit, ctx: dict, vm: dict, spec: VmSpec | None, k: int, ip: str,
                  running: bool) -> list[tuple]:
         """The VM's NICs, the first on the cluster's default VLAN; (index, row, VLAN) per NIC."""
-        rng = self.rng
         nics = []
         nnics = spec.nics if spec is not None and spec.nics is not None else self.sc.nics_per_vm
         if not kit.has_nic:
             return nics
+        rng, uuid, mint, pick = self.rng, self.uuid, self.mint, self.pick
         o2 = ctx["o2"]
         vlans = ctx["vlans"]
+        gateway = kit.gateway(o2)
+        vid = vm["id"]
+        nic_rows = self.rows["VmNic"]
+        make = kit.make_nic
         for n in range(nnics):
-            vlan = vlans[0] if n == 0 or len(vlans) == 1 else rng.choice(vlans)
-            nic = kit.nic_tpl.copy()
+            vlan = vlans[0] if n == 0 or len(vlans) == 1 else pick(vlans)
             nic_ip = ip if n == 0 else f"172.{16 + n % 16}.{(k // 250) % 256}.{k % 250 + 5}"
-            nic.update(id=self.mint(), local_id=uuid4(rng), mac_address=mac(rng),
-                       ip_address=nic_ip if running else "", gateway=kit.gateway(o2),
+            if make is not None and vlan is not None:
+                nic_id = mint()
+                nic = nic_rows[nic_id] = make(nic_id, uuid(), mac(rng), nic_ip if running else "", gateway, n,
+                                              kit.interface(n), vid, vlan["id"])
+                nics.append((n, nic, vlan))
+                continue
+            nic = kit.nic_tpl.copy()
+            nic.update(id=mint(), local_id=uuid(), mac_address=mac(rng),
+                       ip_address=nic_ip if running else "", gateway=gateway,
                        order=n, interface_id=kit.interface(n))
             for key in kit.nic_drop:
                 nic.pop(key, None)
-            self.rows["VmNic"][nic["id"]] = nic
-            kit.link_nic_vm(nic, vm["id"])
+            nic_rows[nic["id"]] = nic
+            kit.link_nic_vm(nic, vid)
             kit.link_nic_vlan(nic, vlan["id"] if vlan else None)
-            nic = self.rows["VmNic"][nic["id"]] = kit.nic_shape(nic)
+            nic = nic_rows[nic["id"]] = kit.nic_shape(nic)
             nics.append((n, nic, vlan))
         return nics

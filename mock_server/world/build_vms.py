@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .build_vm_devices import VmDeviceBuilder
 from .scenario import ScenarioError, VmSpec
-from .values import GiB, uuid4
+from .values import GiB
 from .vm_kit import VmKit
 from .vocab import CPU_SHAPES, LINUX_OS, VM_ENVS, VM_ROLES, WIN_OS
 
@@ -70,8 +70,7 @@ class VmBuilder(VmDeviceBuilder):
                 used_names: set) -> tuple[dict, str, bool, bool]:
         """The VM row (stored, related to its cluster, host, folder, group), its IP, whether it
         runs Windows, whether it is running."""
-        rng = self.rng
-        choice, rand, ts_pool = rng.choice, rng.random, self.pools.timestamps
+        choice, rand, ts_pool = self.pick, self.rng.random, self.pools.timestamps
         maint = ctx.get("maintenance") or ()
         hosts = ctx.get("vm_hosts")         # the hosts that run VMs (not in maintenance)
         if hosts is None:
@@ -110,7 +109,7 @@ class VmBuilder(VmDeviceBuilder):
         gos = kit.gos
         vm = kit.vm_tpl.copy()
         vm.update(
-            name=name, local_id=uuid4(rng), status=status, vcpu=sockets * cores, cpu=cpu, memory=mem,
+            name=name, local_id=self.uuid(), status=status, vcpu=sockets * cores, cpu=cpu, memory=mem,
             ips=ip if running else "", node_ip=host["management_ip"] if host else "",
             guest_os_type=gos["WINDOWS"] if windows else gos["LINUX"],
             os=choice(WIN_OS) if windows else choice(LINUX_OS),

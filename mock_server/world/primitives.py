@@ -23,6 +23,26 @@ def uuid4(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
+def uuid4_of(rng: random.Random):
+    """`uuid4` bound to one rng, for hot loops: the same strings from the same draws."""
+    def make(bits=rng.getrandbits, variant=_VARIANT) -> str:
+        h = "%032x" % bits(128)
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:]}"
+    return make
+
+
+def picker(rng: random.Random):
+    """`rng.choice` for hot loops: the same picks from the same draws, one call less."""
+    below = rng._randbelow
+
+    def pick(seq):
+        n = len(seq)
+        if not n:
+            raise IndexError("Cannot choose from an empty sequence")
+        return seq[below(n)]
+    return pick
+
+
 def mac(rng: random.Random) -> str:
     n = rng.getrandbits(24)
     return "52:54:00:%02x:%02x:%02x" % (n >> 16, (n >> 8) & 255, n & 255)

@@ -63,9 +63,10 @@ class RowShape:
                 ns[f"c{i}"] = template[k]      # shared, as `template.copy()` shares it
                 value[k] = f"c{i}"
         params = ", ".join(arg.values())
-        if not self._shareable(keys):          # too wide to share keys: a dict display
-            items = ", ".join(f"{k!r}: {value[k]}" for k in keys)
-            src = f"def build({params}):\n    return {{{items}}}\n"
+        if not self._shareable(keys):          # too wide to share keys: a copy, set in place
+            ns["template"] = template
+            body = "".join(f"    o[{k!r}] = {a}\n" for k, a in arg.items())
+            src = f"def build({params}):\n    o = template.copy()\n{body}    return o\n"
         else:
             body = "".join(f"    o.{k} = {value[k]}\n" if k.isidentifier() and not iskeyword(k) else
                            f"    setattr(o, {k!r}, {value[k]})\n" for k in keys)

@@ -105,6 +105,11 @@ class VmKit:
         self.nic_drop = tuple(k for k in ("local_id", "mac_address", "ip_address", "gateway", "order", "interface_id")
                               if k not in nic_props)
         self.link_nic_vm, self.link_nic_vlan = b.linker("VmNic", "vm"), b.linker("VmNic", "vlan")
+        # one call per NIC when the NIC names its VM and VLAN and has every field set per NIC
+        self.make_nic = None
+        if has_nic and not self.nic_drop and b.stores_one("VmNic", "vm") and b.stores_one("VmNic", "vlan"):
+            self.make_nic = self.nic_shape.builder(nic_tpl, ("id", "local_id", "mac_address", "ip_address", "gateway",
+                                                             "order", "interface_id", "vm", "vlan"))
 
     def shared(self, value):
         """One object for equal values (a size repeated over many rows)."""
