@@ -345,3 +345,20 @@ def test_named_vm_on_named_host():
     bad = parse_scenario({"vms": 1, "clusters": [{"name": "p", "vms": [{"name": "x", "host": "nope"}]}]})
     with pytest.raises(ScenarioError, match="host"):
         generate(contract("4.6.0"), bad)
+
+
+def test_fast_draws_of_the_world_builder_equal_the_plain_ones():
+    """uuid4_of / uuid4s_of / picker are the builder's fast forms of uuid4(rng) and
+    rng.choice: same values from the same draws, leaving the rng in the same state."""
+    import random
+
+    from mock_server.world.primitives import picker, uuid4, uuid4_of, uuid4s_of
+    for seed in range(4):
+        a, b = random.Random(seed), random.Random(seed)
+        seq = tuple(range(seed + 5))
+        plain = [uuid4(a), a.choice(seq), *[uuid4(a) for _ in range(3)], a.choice(seq)]
+        fast = [uuid4_of(b)(), picker(b)(seq), *uuid4s_of(b)(3), picker(b)(seq)]
+        assert plain == fast
+        assert a.random() == b.random()
+    with pytest.raises(IndexError):
+        picker(random.Random(1))(())

@@ -14,7 +14,7 @@ from ..contract.index import Contract
 from ..store import Store, _b36
 from .ids import FastIdMinter
 from .scenario import Scenario
-from .primitives import picker, uuid4_of
+from .primitives import picker, uuid4_of, uuid4s_of
 from .values import Pools, Synth
 from .vocab import BASE_MS, DAY_MS
 
@@ -31,6 +31,7 @@ class BuilderBase:
         self.store = Store(contract, FastIdMinter(epoch_ms=epoch, fingerprint=_b36(rng.getrandbits(51), 10)))
         self.mint = self.store.mint.unlocked()
         self.uuid = uuid4_of(rng)             # uuid4(rng), faster
+        self.uuids = uuid4s_of(rng)           # n of them from one draw
         self.pick = picker(rng)               # rng.choice, faster
         self.plans = self.store.plans
         self.res = contract.resources

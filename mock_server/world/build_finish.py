@@ -59,15 +59,18 @@ class FinishingBuilder(BuilderBase):
                     elif rid in self.generic and len(self.rows[model]) > 1:
                         del self.rows[model][rid]
         # 2. Stored relations: generic rows get targets; every row gets its required ones.
-        ids = {m: list(rows) for m, rows in self.rows.items()}
+        ids: dict[str, list] = {}           # each target model's ids, listed once, when asked
         generic = self.generic
         for model, res in self.res.items():
             rows = self.rows[model]
-            has_generic = any(rid in generic for rid in rows)
+            has_generic = (any(rid in generic for rid in rows) if len(rows) < len(generic)
+                           else any(rid in rows for rid in generic))
             for f, plan in plans[model].items():
                 if not plan.stored:
                     continue
-                targets = ids.get(plan.target) or []
+                targets = ids.get(plan.target)
+                if targets is None:
+                    targets = ids[plan.target] = list(self.rows.get(plan.target) or ())
                 if not targets:
                     continue
                 required = f in res.required

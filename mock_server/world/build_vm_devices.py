@@ -31,7 +31,7 @@ class VmDeviceBuilder(BuilderBase):
         """`_vm_disks_linked` when the contract has the whole chain, each relation stored on
         the side that names one row (kit.chain): each row made in one call, the same rows,
         drawing the same random numbers in the same order."""
-        rng, mint, uuid = self.rng, self.mint, self.uuid
+        rng, mint, uuid, uuids = self.rng, self.mint, self.uuid, self.uuids
         below, sizes, ts_pool = rng._randbelow, kit.disk_sizes, self.pools.timestamps
         make_lun, make_vol, make_disk = kit.chain
         name, vid, cid, iqn = vm["name"], vm["id"], ctx["row"]["id"], ctx["iqn"]
@@ -49,10 +49,15 @@ class VmDeviceBuilder(BuilderBase):
             total += size
             seq += 1
             lun_id = mint()
-            lun_rows[lun_id] = make_lun(lun_id, dname, uuid(), uuid(), seq, size,
-                                        created or ts_pool[below(len(ts_pool))], target_id)
+            if created:                         # no draw between the three uuids
+                lun_uuid, zbs_uuid, vol_uuid = uuids(3)
+                lun_rows[lun_id] = make_lun(lun_id, dname, lun_uuid, zbs_uuid, seq, size, created, target_id)
+            else:
+                lun_rows[lun_id] = make_lun(lun_id, dname, uuid(), uuid(), seq, size,
+                                            ts_pool[below(len(ts_pool))], target_id)
+                vol_uuid = uuid()
             vol_id = mint()
-            vol_rows[vol_id] = make_vol(vol_id, dname, uuid(), f"iscsi://{iqn}/{seq}", size,
+            vol_rows[vol_id] = make_vol(vol_id, dname, vol_uuid, f"iscsi://{iqn}/{seq}", size,
                                         created or ts_pool[below(len(ts_pool))], cid, lun_id)
             disk_id = mint()
             disk_rows[disk_id] = make_disk(disk_id, t_disk, bus, d + 1, d, device(scsi, d), vid, vol_id)

@@ -31,6 +31,19 @@ def uuid4_of(rng: random.Random):
     return make
 
 
+def uuid4s_of(rng: random.Random):
+    """`n` -> `[uuid4(rng) for _ in range(n)]` from one draw: getrandbits(128 * n) holds the n
+    draws of getrandbits(128), the first in the lowest bits."""
+    def make(n: int, bits=rng.getrandbits, variant=_VARIANT) -> list[str]:
+        h = "%0*x" % (32 * n, bits(128 * n))
+        out = []
+        for i in range(32 * (n - 1), -1, -32):
+            out.append(f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-{variant[h[i + 16]]}"
+                       f"{h[i + 17:i + 20]}-{h[i + 20:i + 32]}")
+        return out
+    return make
+
+
 def picker(rng: random.Random):
     """`rng.choice` for hot loops: the same picks from the same draws, one call less."""
     below = rng._randbelow
