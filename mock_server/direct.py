@@ -88,7 +88,7 @@ def direct_lookup(ctx: Ctx, body: Any) -> RawJSON | None:
         if target not in store.tables[kind[1]].rows:       # a dangling reference matches nothing
             ids = []
         else:
-            ids = _in_id_order(table, table.rel_index[key], target, page)
+            ids = _in_id_order(table, table.rel(key), target, page)
     else:
         return None
     if page is not _WHOLE:
@@ -141,6 +141,6 @@ def _work_out(schema, store, model: str, key: str) -> tuple:
     r = m.relations.get(key)
     plan = store.plans.get(model, {}).get(key)
     if (r is not None and not r.many and plan is not None and plan.stored and not plan.many
-            and key in store.tables[model].rel_index and r.target in store.tables):
+            and key in store.tables[model].rel_fields and r.target in store.tables):
         return ("rel", r.target)
     return _NO

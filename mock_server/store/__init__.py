@@ -159,7 +159,7 @@ class _Writes:
             self._log("DELETE", model, rid, old, None)
             for other, f, plan in self._referring.get(model, ()):
                 table = self.tables[other]
-                refs = table.rel_index[f].get(rid)
+                refs = table.rel(f).get(rid)
                 if not refs:
                     continue
                 for ref in sorted(members(refs)):
@@ -235,7 +235,7 @@ class _Reads:
             v = row.get(field)
             return (v or []) if plan.many else v
         sm, sf = plan.inverse  # type: ignore[misc]
-        refs = self.tables[sm].rel_index[sf].get(row["id"])
+        refs = self.tables[sm].rel(sf).get(row["id"])
         if refs is None:
             return [] if plan.many else None
         if type(refs) is str:
@@ -250,7 +250,7 @@ class _Reads:
         if plan.stored:
             return len(row.get(field) or ())
         sm, sf = plan.inverse  # type: ignore[misc]
-        return len(members(self.tables[sm].rel_index[sf].get(row["id"])))
+        return len(members(self.tables[sm].rel(sf).get(row["id"])))
 
     def find_by(self, model: str, field: str, value: Any) -> list[dict]:
         t = self.tables[model]
@@ -326,7 +326,7 @@ class Store(_Writes, _Reads):
                     base[m] = t
                     self.tables[m] = t.fork()
                 else:
-                    base[m] = build_table(m, t.rel_index.keys(), want)
+                    base[m] = build_table(m, t.rel_fields, want)
             self.base = base
             self._base_rows = {m: t.rows for m, t in base.items()}
 
@@ -378,7 +378,7 @@ class Store(_Writes, _Reads):
                 if b is not None and (rows is b.rows or rows == b.rows):
                     self.tables[m] = b.fork()
                 else:
-                    self.tables[m] = build_table(m, t.rel_index.keys(), rows)
+                    self.tables[m] = build_table(m, t.rel_fields, rows)
             self.revision += 1
             self.changes.clear()            # a restored world: older revisions are compacted
             self.json_cache.clear()

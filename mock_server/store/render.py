@@ -260,7 +260,7 @@ class RenderCache:
                     changed = changed_fields(old, new)
                 if shown is not None and changed is not None and changed.isdisjoint(shown):
                     continue
-                for ref in list(members(tables[other].rel_index[f].get(rid))):
+                for ref in list(members(tables[other].rel(f).get(rid))):
                     drop(other, ref)
             for f, shown in derived.get(other, ()):
                 if changed is _UNKNOWN:

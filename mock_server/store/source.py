@@ -77,7 +77,7 @@ class StoreSource:
         if plan is None:
             return None
         if plan.stored:
-            idx = self.store.tables[model].rel_index[relation]
+            idx = self.store.tables[model].rel(relation)
             out: set[str] = set()
             for t in target_ids:
                 s = idx.get(t)

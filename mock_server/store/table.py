@@ -22,7 +22,7 @@ LAZY_INDEX_MIN_ROWS = 256          # smaller tables are scanned, not indexed on 
 
 
 class Table:
-    __slots__ = ("model", "rows", "_order", "_sorted", "scalar_index", "rel_index", "_owned",
+    __slots__ = ("model", "rows", "_order", "_sorted", "scalar_index", "rel_index", "rel_fields", "_owned",
                  "_shared", "version", "sort_cache")
 
     def __init__(self, model: str, stored_relations: Iterable[str]):
@@ -31,7 +31,9 @@ class Table:
         self._order: list[str] = []
         self._sorted = True
         self.scalar_index: dict[str, dict[Any, Any]] = {f: {} for f in INDEXED_SCALARS}
-        self.rel_index: dict[str, dict[str, Any]] = {f: {} for f in stored_relations}
+        self.rel_fields = frozenset(stored_relations)
+        # the built relation indexes (an empty table's are all built: empty)
+        self.rel_index: dict[str, dict[str, Any]] = {f: {} for f in self.rel_fields}
         self._owned: dict[str, set] | None = None   # per index: keys whose id set this table owns
         self._shared = False                         # every structure still the base's
         self.version = 0                             # bumped by every write (sort caches)
@@ -48,6 +50,7 @@ class Table:
         t._sorted = True
         t.scalar_index = self.scalar_index
         t.rel_index = self.rel_index
+        t.rel_fields = self.rel_fields
         t._owned = None
         t._shared = True
         t.version = self.version
@@ -78,19 +81,28 @@ class Table:
     def index(self, field: str) -> dict | None:
         """The index of a scalar field or stored relation; a scalar one is built on first use
         for a table of LAZY_INDEX_MIN_ROWS rows or more. None = not indexed (scan)."""
+        if field in self.rel_fields:
+            return self.rel(field)
         idx = self.scalar_index.get(field)
-        if idx is None:
-            idx = self.rel_index.get(field)
-        if idx is not None or len(self.rows) < LAZY_INDEX_MIN_ROWS:
+        if idx is not None or len(self.rows) < LAZY_INDEX_MIN_ROWS or field == "id":
             return idx
-        if field == "id":
-            return None
-        idx = {}
-        fill(idx, self.rows, field, lists=False)
+        return self._build(self.scalar_index, field, lists=False)
+
+    def rel(self, field: str) -> dict | None:
+        """The index of stored relation `field` (target id -> the ids of the rows naming it),
+        built on first use after a bulk load; None when `field` is not a stored relation."""
+        idx = self.rel_index.get(field)
+        if idx is None and field in self.rel_fields:
+            idx = self._build(self.rel_index, field, lists=True)
+        return idx
+
+    def _build(self, indexes: dict, field: str, lists: bool) -> dict:
+        idx: dict = {}
+        fill(idx, self.rows, field, lists=lists)
         if self._owned is not None:
             self._owned[field] = set(k for k, e in idx.items() if type(e) is not str)
         # one assignment: a shared fork publishes it to its base (valid there too: same rows)
-        self.scalar_index[field] = idx
+        indexes[field] = idx
         return idx
 
     # ------------------------------------------------------------------ writes
@@ -146,13 +158,17 @@ class Table:
         return old
 
     def load(self, rows: dict[str, dict]) -> None:
-        """Fill an empty table in bulk, taking `rows` ({id: row}) as its row map."""
+        """Fill an empty table in bulk, taking `rows` ({id: row}) as its row map. A big
+        table's relation indexes are built when first asked for (`rel`): a 100,000-VM world
+        starts without the reverse maps nothing has needed yet."""
         if self.rows or self._shared:
             raise ValueError("load() fills an empty table only")
         self.version += 1
         self.rows = rows
         self._order = sorted(rows)
         self._sorted = True
+        if len(rows) >= LAZY_INDEX_MIN_ROWS:
+            self.rel_index = {}
         fill_many([(f, idx, False) for f, idx in self.scalar_index.items()]
                   + [(f, idx, True) for f, idx in self.rel_index.items()], rows)
 

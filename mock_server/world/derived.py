@@ -182,9 +182,8 @@ class _OtherFigures:
 
     def _snapshots_of(self, store, model: str, field: str, rid: str) -> int:
         t = store.tables.get(model)
-        if t is None or field not in t.rel_index:
-            return 0
-        return len(members(t.rel_index[field].get(rid)))
+        idx = t.rel(field) if t is not None else None
+        return len(members(idx.get(rid))) if idx is not None else 0
 
     def apply_all(self, store, model: str) -> int | None:
         """Recompute every row of `model` at once when its one derived field is a snapshot
@@ -194,7 +193,7 @@ class _OtherFigures:
         if spec is None or self.counts.get(model) or "snapshot_num" not in self.res[model].properties:
             return None
         t = store.tables.get(spec[0])
-        idx = t.rel_index.get(spec[1]) if t is not None else None
+        idx = t.rel(spec[1]) if t is not None else None
         counts = {k: len(members(e)) for k, e in idx.items()} if idx else {}
         n = 0
         for rid, row in list(store.tables[model].rows.items()):
@@ -392,7 +391,7 @@ class VmSums:
                 s = self.sums.get((model, rid))
             if s is None:
                 s = [0] * len(_SLOTS)
-                idx = store.tables["Vm"].rel_index.get(model.lower()) if "Vm" in store.tables else None
+                idx = store.tables["Vm"].rel(model.lower()) if "Vm" in store.tables else None
                 rows = store.tables["Vm"].rows if idx else {}
                 for vid in members(idx.get(rid)) if idx else ():
                     for i, v in enumerate(_contribution(rows[vid])):
@@ -404,7 +403,7 @@ class VmSums:
         """Every owner's sums in one pass over the VMs (each VM's contribution computed once,
         summed per owner column by column), instead of one walk per owner as they are asked."""
         t = store.tables["Vm"]
-        fields = [(f, m) for f, m in _VM_OWNERS if t.rel_index.get(f)]
+        fields = [(f, m) for f, m in _VM_OWNERS if f in t.rel_fields]
         per: dict[tuple[str, str], list] = {}
         for vm in t.rows.values():
             c = None
