@@ -276,6 +276,8 @@ def serve(args) -> int:
             tls.cleanup()
         return _fail(str(e))
     counts = sum(len(t.rows) for t in store.tables.values())
+    from .warmup import warm_in_background
+    warm_in_background(state.world().store)   # the relation indexes a big world left to first use
     print(f"cloudtower-mock listening on {server.api_url}", flush=True)
     print(f"  API: CloudTower {contract.version} ({contract.source}); "
           f"{len(contract.operations)} operations; contract at GET /v2/api/openapi.json", flush=True)
