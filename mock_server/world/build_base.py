@@ -19,6 +19,21 @@ from .values import Pools, Synth
 from .vocab import BASE_MS, DAY_MS
 
 
+def projection_required(contract: Contract) -> dict[str, frozenset]:
+    """Fields a Nested<X> projection requires, so X's rows must carry them."""
+    res = contract.resources
+    need: dict[str, set] = {m: set() for m in res}
+    for r in res.values():
+        for f, nested in r.nested_schema.items():
+            tgt = r.relations[f].target
+            ns = contract.resolve({"$ref": "#/components/schemas/" + nested})
+            req = set(ns.get("required", ()))
+            need[tgt].update(k for k, v in (ns.get("properties") or {}).items()
+                             if (k in req or not v.get("nullable")) and k != "id"
+                             and k in res[tgt].properties and k not in res[tgt].relations)
+    return {m: frozenset(v) for m, v in need.items()}
+
+
 class BuilderBase:
     def __init__(self, contract: Contract, scenario: Scenario, seed: int | None = None):
         self.c = contract
@@ -39,7 +54,7 @@ class BuilderBase:
         self.synth = Synth(contract, rng, self.pools, mint=self.mint)
         self.rows: dict[str, dict[str, dict]] = {m: {} for m in self.res}
         self.generic: set[str] = set()        # ids of generically built rows
-        self.need = self._projection_required()
+        self.need = projection_required(contract)
         self.clusters: list[dict] = []
         self.cl: list[dict[str, Any]] = []    # per-cluster context
 
@@ -47,19 +62,6 @@ class BuilderBase:
     def has(self, model: str, field: str | None = None) -> bool:
         r = self.res.get(model)
         return r is not None and (field is None or field in r.properties)
-
-    def _projection_required(self) -> dict[str, frozenset]:
-        """Fields a Nested<X> projection requires, so X's rows must carry them."""
-        need: dict[str, set] = {m: set() for m in self.res}
-        for r in self.res.values():
-            for f, nested in r.nested_schema.items():
-                tgt = r.relations[f].target
-                ns = self.c.resolve({"$ref": "#/components/schemas/" + nested})
-                req = set(ns.get("required", ()))
-                need[tgt].update(k for k, v in (ns.get("properties") or {}).items()
-                                 if (k in req or not v.get("nullable")) and k != "id"
-                                 and k in self.res[tgt].properties and k not in self.res[tgt].relations)
-        return {m: frozenset(v) for m, v in need.items()}
 
     def enum(self, model: str, field: str, *preferred: str) -> str | None:
         r = self.res.get(model)

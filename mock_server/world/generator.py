@@ -20,7 +20,7 @@ contract version makes the stored one.
 
 Parts (one builder per family, composed by `WorldBuilder`): `build_base` (shared state, row
 and relation helpers), `build_infra`, `build_people`, `build_catalog`, `build_storage`,
-`build_vms` (+ `vm_kit`, `build_vm_devices`),
+`build_vms` (+ `vm_kit`, `build_vm_devices`, `build_vm_disks`),
 `build_snapshots`, `build_history`, `build_finish` (generic rows, required relations,
 devices, alert rules), `build_agree` (records that must agree with the rest); `vocab` holds
 the names and shapes they pick from.
