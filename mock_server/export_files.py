@@ -15,8 +15,9 @@ import re
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-import orjson
 from flask import Flask, Response, request
+
+from .plain_errors import plain_error
 
 PREFIX = "/export-files"
 CHUNK = 1024 * 1024
@@ -50,14 +51,6 @@ def ovf_descriptor(files: list[dict]) -> bytes:
             f'    <Name>{escape(name)}</Name>\n  </VirtualSystem>\n</Envelope>\n').encode()
 
 
-def _error(status: int, message: str, headers: dict | None = None) -> Response:
-    resp = Response(orjson.dumps({"message": message, "status": status, "path": request.path}),
-                    status=status, mimetype="application/json")
-    for k, v in (headers or {}).items():
-        resp.headers[k] = v
-    return resp
-
-
 def _zeros(n: int):
     while n > 0:
         k = min(n, CHUNK)
@@ -83,9 +76,9 @@ def register_export_files(app: Flask, state) -> None:
     def download(namespace: str, export_id: str, file_uuid: str, name: str):
         f, why, files = _find(state, namespace, export_id, file_uuid)
         if f is None:
-            return _error(404, why)
+            return plain_error(404, why)
         if request.args.get("secret") != str(f.get("fileSecret") or ""):
-            return _error(403, "the secret of this download link is missing or wrong")
+            return plain_error(403, "the secret of this download link is missing or wrong")
         size = max(0, int(f.get("fileSize") or 0))
         content = ovf_descriptor(files) if f.get("type") == "OVF" else None
         if content is not None and len(content) != size:
@@ -101,7 +94,7 @@ def register_export_files(app: Flask, state) -> None:
             else:                                  # bytes=-n: the last n bytes
                 start = max(0, size - int(m.group(2)))
             if start >= size or start > end:
-                return _error(416, f"range not satisfiable: the file has {size} bytes",
+                return plain_error(416, f"range not satisfiable: the file has {size} bytes",
                               {"Content-Range": f"bytes */{size}"})
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
