@@ -86,7 +86,7 @@ class Renderer:
                 rows = t.rows if t is not None else _NONE
                 out[name] = [proj(x) for x in (rows.get(i) for i in out[name] or ()) if x is not None]
             for name, is_many, sm, sf, target, proj in derived:
-                refs = tables[sm].rel_index[sf].get(row["id"])
+                refs = tables[sm].rel(sf).get(row["id"])      # built on first use (Table.rel)
                 if refs is None:
                     out[name] = [] if is_many else None
                     continue
