@@ -61,14 +61,21 @@ def decode_json(raw: bytes, mime: str, max_depth: int, required: bool, empty_is_
     return body
 
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"{}[]")
 _DELTA = {ord("{"): 1, ord("["): 1, ord("}"): -1, ord("]"): -1}
 
 
 def bracket_depth(raw: bytes) -> int:
-    """How deep the brackets of a valid JSON text nest (those inside strings left out)."""
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    """How deep the brackets of a valid JSON text nest (those inside strings left out).
+    Without a backslash every quote opens or closes a string: what lies between every other
+    pair is outside them (12 us for a 10-VM create-vm body; a regex over every character
+    took ten times that)."""
+    if b"\\" in raw:
+        outside = _STRING.sub(b"", raw)
+    else:
+        outside = b"".join(raw.split(b'"')[0::2])
+    brackets = outside.translate(None, _NOT_BRACKETS)
     return max(accumulate(map(_DELTA.__getitem__, brackets)), default=0)
 
 

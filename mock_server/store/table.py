@@ -11,6 +11,7 @@ Index entries (one id, a tuple or a set of ids) are read and written by `entries
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any, Iterable
 
 from .entries import entry_add, entry_remove, fill, fill_many, indexable, members
@@ -150,11 +151,8 @@ class Table:
         self.version += 1
         old = self.rows.pop(rid)
         self._index(old, False)
-        if self._sorted:
-            try:
-                self._order.remove(rid)
-            except ValueError:
-                self._sorted = False
+        if self._sorted and not _drop_sorted(self._order, rid):
+            self._sorted = False
         return old
 
     def load(self, rows: dict[str, dict]) -> None:
@@ -171,6 +169,16 @@ class Table:
             self.rel_index = {}
         fill_many([(f, idx, False) for f, idx in self.scalar_index.items()]
                   + [(f, idx, True) for f, idx in self.rel_index.items()], rows)
+
+
+def _drop_sorted(order: list[str], rid: str) -> bool:
+    """Remove `rid` from the sorted `order`, found by bisection (not compared one by one);
+    False when it is not there."""
+    i = bisect_left(order, rid)
+    if i < len(order) and order[i] == rid:
+        del order[i]
+        return True
+    return False
 
 
 def _reindex(t: Table, old: dict, new: dict) -> None:
