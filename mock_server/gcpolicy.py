@@ -12,7 +12,8 @@ pass walks only what was allocated since. Reference counting still frees frozen 
 that die; what freezing gives up is reclaiming *cycles* among objects that lived through a
 full collection and die later, which this code does not make (rows, entries and tasks hold
 no cycles). The young generation's threshold is raised so that the many short-lived
-containers of one request rarely trigger a pass at all.
+containers of one request rarely trigger a pass at all (containers freed by reference
+counting do not count towards it; survivors do).
 
 What survives a *young* pass is frozen too. Otherwise a write burst's survivors (a new VM
 leaves a dozen tracked containers: its rows, task steps, change-log entries) pile up in the
@@ -21,13 +22,15 @@ middle generation, whose pass walked 200,000 of them at once every tenth young p
 with `gc.callbacks`). Frozen, they are walked once, by the young pass that saw them. Cyclic
 garbage is still found by the young passes; what freezing gives up is a cycle that was alive
 at a pass and dies later (the few a request makes die with it, almost always before a pass).
+With every pass's survivors frozen the threshold only sets how long one pass stops the
+requests: 5,000 young containers take ~2 ms, 20,000 took 8-20 ms (the same total).
 """
 
 from __future__ import annotations
 
 import gc
 
-YOUNG_THRESHOLD = 20_000            # allocations between young-generation passes (Python's: 700)
+YOUNG_THRESHOLD = 5_000             # net container allocations between young passes (Python's: 700)
 
 _installed = False
 
