@@ -34,8 +34,9 @@ class Validator(LeafChecks):
         self._lock = threading.RLock()
         self._pending: dict[tuple[str, bool], Check] = {}
         self._depth = 0
-        # checks of inline schemas (a property's own `{type: string}`), by the schema object:
-        # the contract's schemas live as long as it; the schema is kept to make the id safe
+        # complete checks by the schema object (an inline `{type: string}` has no name; a
+        # `$ref` is found without parsing it): the contract's schemas live as long as it; the
+        # schema is kept with its check, so its id is not reused meanwhile
         self._inline: dict[tuple[int, bool], tuple[dict, Check]] = {}
 
     def validate(self, schema: dict | None, value: Any, path: str = "") -> None:
@@ -56,25 +57,29 @@ class Validator(LeafChecks):
         return coercer.compiled(schema)
 
     def compile(self, schema: dict, in_where: bool) -> Check:
-        name = ref_name(schema) if len(schema) == 1 else None
-        if name is not None and "$ref" in schema:
-            key = (name, in_where)
-            hit = self._compiled.get(key)
-            if hit is not None:
-                return hit
-            with self._lock:
-                return self._compile_ref(key, name, in_where)
         ikey = (id(schema), in_where)
         hit = self._inline.get(ikey)
         if hit is not None and hit[0] is schema:
             return hit[1]
-        check = self._build(schema, in_where, None)
-        if self._depth:                     # part of a named schema's build: its owner keeps it
+        name = ref_name(schema) if len(schema) == 1 else None
+        if name is not None and "$ref" in schema:
+            key = (name, in_where)
+            check = self._compiled.get(key)
+            if check is None:
+                with self._lock:
+                    check = self._compile_ref(key, name, in_where)
+            if self._compiled.get(key) is check:      # complete: found by the schema object next time
+                self._keep(ikey, schema, check)
             return check
+        check = self._build(schema, in_where, None)
+        if not self._depth:                 # else part of a named schema's build: its owner keeps it
+            self._keep(ikey, schema, check)
+        return check
+
+    def _keep(self, ikey: tuple[int, bool], schema: dict, check: Check) -> None:
         if len(self._inline) >= INLINE_CACHE:
             self._inline.clear()
         self._inline[ikey] = (schema, check)
-        return check
 
     def _compile_ref(self, key: tuple[str, bool], name: str, in_where: bool) -> Check:
         """Under the lock: a named schema's check (see `__init__` on publishing)."""
