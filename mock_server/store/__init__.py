@@ -21,6 +21,7 @@ import gc
 import queue
 import threading
 import time
+import weakref
 from collections import deque
 from typing import Any, Iterable
 
@@ -288,8 +289,9 @@ class Store(_Writes, _Reads):
         self._setup()
 
     def _setup(self) -> None:
-        self.renderer = Renderer(self.contract, self.plans, self.related_ids, self.get)
-        self.json_cache = RenderCache(self)
+        me = weakref.proxy(self)            # no cycle through them: a dropped store is freed at once
+        self.renderer = Renderer(self.contract, self.plans, me)
+        self.json_cache = RenderCache(me)
         # target model -> [(model, stored field, plan)] whose stored relation points at it
         self._referring: dict[str, list[tuple[str, str, RelationPlan]]] = {}
         for other, plans in self.plans.items():

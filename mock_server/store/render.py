@@ -32,11 +32,15 @@ def compact(data: bytes) -> bytes:
 class Renderer:
     """Compiles, per model, a function row -> response dict over a store's current state."""
 
-    def __init__(self, contract: Contract, plans, related_ids: Callable, get: Callable):
+    def __init__(self, contract: Contract, plans, store):
+        """`store`: a weak proxy of the store (`weakref.proxy`): the compiled functions the
+        renderer keeps must not hold the store, or a dropped namespace's store would only be
+        freed by the cyclic GC, which `gcpolicy` keeps from what it froze."""
         self.contract = contract
         self.plans = plans
-        self.related_ids = related_ids
-        self.get = get
+        self.store = store
+        self.related_ids = lambda model, row, field: store.related_ids(model, row, field)
+        self.get = lambda model, rid: store.get(model, rid)
         self._compiled: dict[str, Callable[[dict], dict]] = {}
         self.deep: set[str] = set()          # models with a projection of a projection
 
@@ -68,7 +72,7 @@ class Renderer:
                 (many if rel.many else one).append((name, target, proj))
             else:
                 derived.append((name, rel.many, p.inverse[0], p.inverse[1], target, proj))
-        store = self.get.__self__
+        store = self.store
 
         def render(row: dict) -> dict:
             out = dict(zip(names, map(row.get, names)))
