@@ -10,8 +10,8 @@ tens of thousands of writes a full pass stopped every request for 0.3-0.7 s (mea
 So, after each full collection, what survived it is frozen (`gc.freeze`): the next full
 pass walks only what was allocated since. Reference counting still frees frozen objects
 that die; what freezing gives up is reclaiming *cycles* among objects that lived through a
-full collection and die later, which this code does not make (rows, entries and tasks hold
-no cycles). The young generation's threshold is raised so that the many short-lived
+full collection and die later, which this code must not make: rows, entries, tasks and
+stores hold no cycles (a store's renderer and render cache reach it through a weak proxy). The young generation's threshold is raised so that the many short-lived
 containers of one request rarely trigger a pass at all (containers freed by reference
 counting do not count towards it; survivors do).
 
@@ -35,8 +35,7 @@ YOUNG_THRESHOLD = 5_000             # net container allocations between young pa
 _installed = False
 
 
-def _freeze_after_full_pass(phase: str, info: dict) -> None:
-    """After any pass (the name is kept from when only full passes froze)."""
+def _freeze_after_pass(phase: str, info: dict) -> None:
     if phase == "stop":
         gc.freeze()
 
@@ -49,4 +48,4 @@ def install() -> None:
     _installed = True
     _, t1, t2 = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, t1, t2)
-    gc.callbacks.append(_freeze_after_full_pass)
+    gc.callbacks.append(_freeze_after_pass)

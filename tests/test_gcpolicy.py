@@ -19,7 +19,7 @@ def test_what_outlives_a_full_pass_is_frozen_and_young_passes_are_rarer():
         from mock_server import gcpolicy
         gcpolicy.install(); gcpolicy.install()          # idempotent
         assert gc.get_threshold()[0] == gcpolicy.YOUNG_THRESHOLD
-        assert gc.callbacks.count(gcpolicy._freeze_after_full_pass) == 1
+        assert gc.callbacks.count(gcpolicy._freeze_after_pass) == 1
         before = gc.get_freeze_count()
         rows = [{"id": str(i), "tags": []} for i in range(5000)]   # young passes may freeze some already
         gc.collect()

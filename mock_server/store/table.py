@@ -111,20 +111,9 @@ class Table:
         rid = row["id"]
         owned = self._owned
         touch = entry_add if add else entry_remove
-        for f, idx in self.scalar_index.items():
-            v = row.get(f)
-            if indexable(v):
-                touch(idx, owned[f] if owned is not None else None, v, rid)
-        for f, idx in self.rel_index.items():
-            v = row.get(f)
-            if v is None:
-                continue
-            o = owned[f] if owned is not None else None
-            if isinstance(v, list):
-                for t in v:
-                    touch(idx, o, t, rid)
-            else:
-                touch(idx, o, v, rid)
+        for indexes, scalar in ((self.scalar_index, True), (self.rel_index, False)):
+            for f, idx in indexes.items():
+                _touch_value(touch, idx, owned[f] if owned is not None else None, row.get(f), rid, scalar)
 
     def put(self, row: dict) -> None:
         if self._shared:
@@ -192,15 +181,21 @@ def _reindex(t: Table, old: dict, new: dict) -> None:
             if ov is nv or ov == nv:
                 continue
             o = owned[f] if owned is not None else None
-            for v, touch in ((ov, entry_remove), (nv, entry_add)):
-                if scalar:
-                    if indexable(v):
-                        touch(idx, o, v, rid)
-                elif isinstance(v, list):
-                    for x in v:
-                        touch(idx, o, x, rid)
-                elif v is not None:
-                    touch(idx, o, v, rid)
+            _touch_value(entry_remove, idx, o, ov, rid, scalar)
+            _touch_value(entry_add, idx, o, nv, rid, scalar)
+
+
+def _touch_value(touch, idx: dict, owned: set | None, v, rid: str, scalar: bool) -> None:
+    """Add or remove (`touch`) `rid` under a row's value `v` of one index: a scalar index
+    takes an indexable value; a relation index each id of a list, or the one id."""
+    if scalar:
+        if indexable(v):
+            touch(idx, owned, v, rid)
+    elif isinstance(v, list):
+        for x in v:
+            touch(idx, owned, x, rid)
+    elif v is not None:
+        touch(idx, owned, v, rid)
 
 
 def build_table(model: str, stored_relations: Iterable[str], rows: dict[str, dict]) -> Table:
